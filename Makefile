@@ -1,0 +1,61 @@
+# Two commands on a fresh Debian machine: `make run` and `make test`.
+# Both are idempotent: the stamp files make the second run fast.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config.toml
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the daemon needs at run time, and the extra ones the tests use.
+APT_RUN  := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu \
+            tesseract-ocr-nld tesseract-ocr-fra tesseract-ocr-chi-sim poppler-utils
+APT_TEST := qpdf ghostscript fonts-wqy-zenhei fonts-dejavu-core
+
+.PHONY: run test check lint typecheck unit bench clean system-deps test-deps
+
+run: .stamp-venv
+	mkdir -p var/inbox var/outbox var/failed var/state
+	$(BIN)/hotocr run --config $(CONFIG)
+
+test: .stamp-venv .stamp-test-deps lint typecheck
+	$(BIN)/python -m pytest -q -ra
+
+lint: .stamp-venv
+	$(BIN)/ruff check daemon tests bench
+	$(BIN)/ruff format --check daemon tests bench
+
+typecheck: .stamp-venv
+	$(BIN)/mypy
+
+bench: .stamp-venv .stamp-test-deps
+	$(BIN)/python bench/quality.py
+
+# System packages: installed only when one is missing (dpkg -s is fast), so a
+# second run does not touch apt at all.
+.stamp-system-deps: Makefile
+	@missing=$$(for p in $(APT_RUN) python3-venv; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+.stamp-test-deps: Makefile .stamp-system-deps
+	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+.stamp-venv: pyproject.toml .stamp-system-deps
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .stamp-* .mypy_cache .ruff_cache .pytest_cache

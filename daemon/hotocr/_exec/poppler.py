@@ -1,0 +1,99 @@
+"""Poppler: ``pdfinfo`` for page count and sizes, ``pdftoppm`` for rendering one page.
+
+Called directly rather than through pdf2image, whose ``convert_from_path`` runs ``pdfinfo``
+without a timeout on every call. Paths are made absolute so a file named ``-v`` is a file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PIL import Image
+
+from hotocr._exec import run
+from hotocr.errors import CorruptInput, EncryptedInput, ExternalProgramError
+
+INSTALL_HINT = "Debian: apt-get install poppler-utils"
+
+
+@cache
+def version() -> str:
+    out = run(["pdftoppm", "-v"], timeout=30, check=False, install_hint=INSTALL_HINT)
+    text = (out.stderr or out.stdout).decode("utf-8", "replace")
+    match = re.search(r"version\s+(\d+\.\d+(?:\.\d+)?)", text)
+    if not match:
+        raise ExternalProgramError(f"cannot read poppler's version from: {text[:200]!r}")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    pages: int
+    encrypted: bool
+    #: Largest page width and height in points (1/72 inch).
+    max_page_points: tuple[float, float]
+
+
+_PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
+_ENCRYPTED = re.compile(r"^Encrypted:\s+yes", re.MULTILINE)
+_SIZE = re.compile(r"^Page\s+\d+\s+size:\s+([\d.]+)\s+x\s+([\d.]+)", re.MULTILINE)
+
+
+def pdfinfo(path: Path, *, timeout: float = 60) -> PdfInfo:
+    """Page count and sizes, or a clear ``InputError`` for encrypted and broken files."""
+    # -l -1 lists every page's size; the largest one guards rendering against absurd sizes.
+    out = run(
+        ["pdfinfo", "-l", "-1", str(path.absolute())],
+        timeout=timeout,
+        check=False,
+        install_hint=INSTALL_HINT,
+    )
+    text = out.stdout.decode("utf-8", "replace")
+    err = out.stderr_text
+    if out.returncode != 0:
+        if "Incorrect password" in err or "encrypted" in err.lower():
+            raise EncryptedInput("the PDF is encrypted and needs a password")
+        raise CorruptInput(f"pdfinfo cannot read the PDF: {err[:300] or 'no reason given'}")
+    pages = _PAGES.search(text)
+    if not pages:
+        raise CorruptInput("pdfinfo reports no page count")
+    sizes = [(float(w), float(h)) for w, h in _SIZE.findall(text)]
+    widest = max((w for w, _ in sizes), default=0.0)
+    tallest = max((h for _, h in sizes), default=0.0)
+    return PdfInfo(
+        pages=int(pages.group(1)),
+        encrypted=bool(_ENCRYPTED.search(text)),
+        max_page_points=(widest, tallest),
+    )
+
+
+def render_page(path: Path, page: int, *, dpi: int, timeout: float) -> Image.Image:
+    """One page (1-based) as an 8-bit greyscale image, streamed through a pipe."""
+    out = run(
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-gray",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            str(path.absolute()),
+        ],
+        timeout=timeout,
+        check=False,
+        install_hint=INSTALL_HINT,
+    )
+    if out.returncode != 0 or not out.stdout:
+        raise CorruptInput(f"pdftoppm cannot render page {page}: {out.stderr_text[:300]}")
+    image = Image.open(io.BytesIO(out.stdout))
+    image.load()
+    if image.width <= 1 or image.height <= 1:
+        # pdftoppm exits 0 with a 1x1 image when the page size is absurd.
+        raise CorruptInput(f"pdftoppm rendered page {page} as {image.width}x{image.height}")
+    return image

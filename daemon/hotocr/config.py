@@ -1,0 +1,402 @@
+"""Configuration: frozen dataclasses, validated once at start-up.
+
+The dataclass fields are the single source of truth: their metadata drives validation (errors
+name the file, the key and what is allowed), the defaults, and the commented file that
+``hotocr init-config`` writes. ``[preprocess]``, ``[ocr]`` and ``[correction]`` hold defaults
+that each ``[[watch]]`` table may override in its own ``[watch.preprocess]`` (etc.) subtable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from hotocr.errors import ConfigError
+
+PREPROCESS_STEPS = (
+    "grayscale",
+    "upscale",
+    "deskew",
+    "remove_background",
+    "contrast",
+    "despeckle",
+    "binarize",
+)
+DEFAULT_IGNORE = (
+    ".*",
+    "~$*",
+    "*.tmp",
+    "*.part",
+    "*.partial",
+    "*.crdownload",
+    "*.filepart",
+    "*.error.json",
+)
+
+
+def _opt(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[Any, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A dataclass field with the help text and limits used by validation and init-config."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    backend: str = _opt(
+        "auto",
+        "auto | cpu | gpu. auto uses the GPU when CuPy works on `device`, else the CPU.",
+        choices=("auto", "cpu", "gpu"),
+    )
+    device: int = _opt(0, "CUDA device number for the gpu backend.", minimum=0)
+    steps: tuple[str, ...] = _opt(
+        ("deskew", "remove_background", "contrast"),
+        "Steps in the order they run. Known: " + ", ".join(PREPROCESS_STEPS) + ".",
+        choices=PREPROCESS_STEPS,
+    )
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    low_confidence: float = _opt(
+        70.0,
+        "A page whose mean word confidence (0-100) is below this is flagged for review.",
+        minimum=0,
+        maximum=100,
+    )
+    timeout_seconds: float = _opt(
+        180.0, "Longest Tesseract may spend on one page; the page is then flagged.", minimum=1
+    )
+    dpi: int = _opt(300, "Resolution at which PDF pages are rendered.", minimum=72, maximum=1200)
+    psm: int = _opt(3, "Tesseract page segmentation mode (3 = automatic).", minimum=1, maximum=13)
+    auto_rotate: bool = _opt(
+        True, "Turn pages scanned at 90/180/270 degrees upright (Tesseract OSD)."
+    )
+    max_pages: int = _opt(
+        2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
+    )
+
+
+@dataclass(frozen=True)
+class CorrectionConfig:
+    enabled: bool = _opt(
+        True, "Correct typical OCR misreadings; the JSON sidecar keeps the raw text too."
+    )
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    inbox: Path = _opt(Path("var/inbox"), "Folder scanners and people drop files into.")
+    outbox: Path = _opt(
+        Path("var/outbox"), "Originals and their .txt/.json sidecars end up here."
+    )
+    failed: Path = _opt(
+        Path("var/failed"), "Files that cannot be read go here with a .error.json."
+    )
+    languages: tuple[str, ...] = _opt(
+        ("eng",), "Tesseract languages, e.g. [\"eng\", \"deu\"] or [\"chi_sim\"]."
+    )
+    stable_seconds: float = _opt(
+        2.0,
+        "A file is read only after its size and mtime stayed the same this long.",
+        minimum=0,
+    )
+    polling: bool = _opt(
+        False, "Poll the folder instead of inotify (needed for SMB/NFS mounts)."
+    )
+    ignore: tuple[str, ...] = _opt(
+        DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
+    )
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
+    correction: CorrectionConfig = field(default_factory=CorrectionConfig)
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    state_dir: Path = _opt(Path("var/state"), "Where the daemon keeps its state.")
+    workers: int = _opt(0, "Page-processing processes; 0 = one per CPU core.", minimum=0)
+    log_format: str = _opt(
+        "auto",
+        "auto | json | console. auto: readable on a terminal, JSON lines otherwise.",
+        choices=("auto", "json", "console"),
+    )
+    log_level: str = _opt(
+        "info", "debug | info | warning | error", choices=("debug", "info", "warning", "error")
+    )
+    rescan_seconds: float = _opt(
+        60.0,
+        "Full rescan of every inbox this often, to catch anything the watcher missed.",
+        minimum=1,
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    daemon: DaemonConfig
+    watches: tuple[WatchConfig, ...]
+    #: The file it was read from, or None for the built-in defaults.
+    source: Path | None = None
+
+    def effective_workers(self) -> int:
+        if self.daemon.workers:
+            return self.daemon.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+
+    def languages_needed(self) -> tuple[str, ...]:
+        """Every Tesseract language a watch folder uses (osd when pages are auto-rotated)."""
+        seen: dict[str, None] = {}
+        for watch in self.watches:
+            for lang in watch.languages:
+                seen.update(dict.fromkeys(lang.split("+")))
+            if watch.ocr.auto_rotate:
+                seen["osd"] = None
+        return tuple(seen)
+
+
+_SECTIONS: Mapping[str, type[Any]] = {
+    "preprocess": PreprocessConfig,
+    "ocr": OcrConfig,
+    "correction": CorrectionConfig,
+}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def load(path: Path | None) -> Config:
+    """Read and validate ``path``; None gives the built-in defaults (paths relative to cwd)."""
+    if path is None:
+        return from_mapping({}, source=None, base=Path.cwd())
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return from_mapping(data, source=path, base=path.absolute().parent)
+
+
+def from_mapping(data: Mapping[str, Any], *, source: Path | None, base: Path) -> Config:
+    ctx = _Context(str(source) if source else "<defaults>", base)
+    _reject_unknown(ctx, "", data, {"daemon", "watch", *_SECTIONS})
+    daemon = ctx.build(DaemonConfig, _table(ctx, data, "daemon"), "daemon")
+    defaults = {
+        name: ctx.build(cls, _table(ctx, data, name), name) for name, cls in _SECTIONS.items()
+    }
+    raw_watches = data.get("watch", [{}])
+    if not isinstance(raw_watches, list) or not raw_watches:
+        raise ConfigError(f"{ctx.file}: [[watch]] must be one or more tables")
+    watches = tuple(
+        _build_watch(ctx, entry, f"watch[{i}]", defaults) for i, entry in enumerate(raw_watches)
+    )
+    _check_folders(ctx, watches)
+    return Config(daemon=daemon, watches=watches, source=source)
+
+
+def _build_watch(
+    ctx: _Context, entry: Any, where: str, defaults: Mapping[str, Any]
+) -> WatchConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{ctx.file}: [{where}] must be a table")
+    plain = {k: v for k, v in entry.items() if k not in _SECTIONS}
+    watch = ctx.build(WatchConfig, plain, where, skip=set(_SECTIONS))
+    overrides = {
+        name: ctx.build(
+            cls,
+            _table(ctx, entry, name, where=f"{where}.{name}"),
+            f"{where}.{name}",
+            base=defaults[name],
+        )
+        for name, cls in _SECTIONS.items()
+    }
+    return dataclasses.replace(watch, **overrides)
+
+
+def _check_folders(ctx: _Context, watches: tuple[WatchConfig, ...]) -> None:
+    inboxes: dict[Path, str] = {}
+    for i, watch in enumerate(watches):
+        where = f"watch[{i}]"
+        for key in ("outbox", "failed"):
+            other: Path = getattr(watch, key)
+            if other == watch.inbox or other.is_relative_to(watch.inbox):
+                raise ConfigError(
+                    f"{ctx.file}: [{where}] {key} = {str(other)!r} must not be inside the "
+                    f"inbox, or results would be picked up again"
+                )
+        if watch.inbox in inboxes:
+            raise ConfigError(
+                f"{ctx.file}: [{where}] inbox = {str(watch.inbox)!r} is already watched "
+                f"by [{inboxes[watch.inbox]}]"
+            )
+        inboxes[watch.inbox] = where
+
+
+def _table(
+    ctx: _Context, data: Mapping[str, Any], name: str, *, where: str | None = None
+) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{ctx.file}: [{where or name}] must be a table")
+    return value
+
+
+def _reject_unknown(ctx: _Context, where: str, data: Mapping[str, Any], known: set[str]) -> None:
+    for key in data:
+        if key not in known:
+            place = f"[{where}] " if where else ""
+            raise ConfigError(
+                f"{ctx.file}: {place}unknown key {key!r}; allowed: {', '.join(sorted(known))}"
+            )
+
+
+@dataclass(frozen=True)
+class _Context:
+    file: str
+    base: Path
+
+    def build(
+        self,
+        cls: type[Any],
+        table: Mapping[str, Any],
+        where: str,
+        *,
+        skip: set[str] | None = None,
+        base: Any = None,
+    ) -> Any:
+        """Validate ``table`` into ``cls``; keys it leaves out come from ``base`` or defaults."""
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in (skip or set())}
+        _reject_unknown(self, where, table, set(fields) | (skip or set()))
+        hints = typing.get_type_hints(cls)
+        values = {
+            name: self.convert(f"[{where}] {name}", table[name], hints[name], fields[name])
+            for name in fields
+            if name in table
+        }
+        for name, f in fields.items():
+            if hints[name] is Path and name not in values and base is None:
+                # Defaults are relative to the config file's folder too.
+                values[name] = self.convert(name, str(f.default), Path, f)
+        return dataclasses.replace(base, **values) if base is not None else cls(**values)
+
+    def convert(self, key: str, value: Any, hint: Any, f: dataclasses.Field[Any]) -> Any:
+        meta = f.metadata
+        choices = meta.get("choices")
+
+        def bad(allowed: str) -> ConfigError:
+            return ConfigError(f"{self.file}: {key} = {_show(value)}: {allowed}")
+
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise bad("must be true or false")
+            return value
+        if hint in (int, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise bad(f"must be a number{_range(meta)}")
+            if hint is int and not isinstance(value, int):
+                raise bad(f"must be a whole number{_range(meta)}")
+            lo, hi = meta.get("minimum"), meta.get("maximum")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise bad(f"must be{_range(meta)}")
+            return hint(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise bad("must be a string" + _choices(choices))
+            if choices and value not in choices:
+                raise bad("must be one of " + ", ".join(repr(c) for c in choices))
+            return value
+        if hint is Path:
+            if not isinstance(value, str) or not value:
+                raise bad("must be a non-empty path string")
+            path = Path(os.path.expanduser(value))
+            return Path(os.path.normpath(path if path.is_absolute() else self.base / path))
+        if typing.get_origin(hint) is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad("must be a list of strings" + _choices(choices))
+            if choices:
+                unknown = [v for v in value if v not in choices]
+                if unknown:
+                    raise bad(f"unknown {unknown[0]!r}; allowed: " + ", ".join(choices))
+            if key.endswith(" languages") and not value:
+                raise bad("must name at least one language")
+            return tuple(value)
+        raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover
+
+
+def _show(value: Any) -> str:
+    """A value as TOML on one line (tomli-w would spread arrays over several)."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, dict):
+        return "{...}"
+    return tomli_w.dumps({"v": value})[4:].strip()
+
+
+def _range(meta: Mapping[str, Any]) -> str:
+    lo, hi = meta.get("minimum"), meta.get("maximum")
+    if lo is not None and hi is not None:
+        return f" between {lo:g} and {hi:g}"
+    if lo is not None:
+        return f" of at least {lo:g}"
+    return ""
+
+
+def _choices(choices: tuple[Any, ...] | None) -> str:
+    return f" ({', '.join(map(str, choices))})" if choices else ""
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def render_default() -> str:
+    """The complete, commented default config (the repository's ``config.toml``)."""
+    out = [
+        "# hotocr configuration. Every key is shown with its default value.",
+        "# Relative paths are relative to the folder of this file.",
+        "",
+    ]
+    out += _render_table("[daemon]", DaemonConfig())
+    out += [
+        "# One [[watch]] table per drop folder; several are allowed. Inside a [[watch]] table,",
+        "# [watch.preprocess], [watch.ocr] and [watch.correction] override the defaults below",
+        "# for that folder only, e.g.:",
+        "#   [watch.ocr]",
+        "#   low_confidence = 60",
+    ]
+    out += _render_table("[[watch]]", WatchConfig(), skip=set(_SECTIONS))
+    for name, cls in _SECTIONS.items():
+        out += _render_table(f"[{name}]", cls())
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _render_table(header: str, obj: Any, skip: set[str] | None = None) -> list[str]:
+    lines = [header]
+    for f in dataclasses.fields(obj):
+        if skip and f.name in skip:
+            continue
+        lines.append(f"# {f.metadata['help']}")
+        lines.append(f"{f.name} = {_show(getattr(obj, f.name))}")
+    lines.append("")
+    return lines
+

@@ -1,0 +1,66 @@
+"""Exception hierarchy. Each class maps to an outcome, so callers decide by type, not by message.
+
+- ``ConfigError``: the daemon refuses to start (exit code 2).
+- ``MissingDependency``: an external program or language is absent (exit code 3).
+- ``InputError`` and subclasses: the file itself is bad; it goes to ``failed/`` at once.
+- ``NotReady``: the file is not complete yet (still being written); try again later.
+- ``PageTimeout``: one page took too long; the page is flagged, the document goes on.
+"""
+
+from __future__ import annotations
+
+
+class HotocrError(Exception):
+    """Base of every error hotocr raises on purpose."""
+
+    exit_code = 1
+    #: Short machine-readable reason, written into ``.error.json`` and logs.
+    reason = "error"
+
+
+class ConfigError(HotocrError):
+    exit_code = 2
+    reason = "config"
+
+
+class MissingDependency(HotocrError):
+    exit_code = 3
+    reason = "missing_dependency"
+
+
+class ExternalProgramError(HotocrError):
+    """An external program failed in a way that says nothing about the input."""
+
+    reason = "external_program"
+
+
+class InputError(HotocrError):
+    """The input file cannot be processed; retrying will not help."""
+
+    reason = "bad_input"
+
+
+class UnsupportedFormat(InputError):
+    reason = "unsupported_format"
+
+
+class CorruptInput(InputError):
+    reason = "corrupt"
+
+
+class EncryptedInput(InputError):
+    reason = "encrypted"
+
+
+class TooLarge(InputError):
+    reason = "too_large"
+
+
+class NotReady(HotocrError):
+    """The file is still being written (or looks truncated); look again later."""
+
+    reason = "not_ready"
+
+
+class PageTimeout(HotocrError):
+    reason = "timeout"

@@ -1,0 +1,201 @@
+"""Inputs: what a file is, whether it is complete, how many pages it has, and one page as pixels.
+
+Pages are loaded one at a time, by number, inside the worker that recognizes them, so a
+500-page PDF is never in memory at once and rendering runs in parallel with recognition.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from hotocr._exec import poppler
+from hotocr.errors import CorruptInput, NotReady, TooLarge, UnsupportedFormat
+
+#: Pillow raises above 2x this and only warns between 1x and 2x; hotocr treats both as errors.
+MAX_IMAGE_PIXELS = 180_000_000  # about an A0 page at 300 DPI
+#: Largest PDF page side accepted before rendering (inches): larger is a bomb, not a scan.
+MAX_PDF_PAGE_INCHES = 200.0
+
+
+class Kind(enum.StrEnum):
+    PDF = "pdf"
+    TIFF = "tiff"
+    PNG = "png"
+    JPEG = "jpeg"
+
+
+_MAGIC: tuple[tuple[bytes, Kind], ...] = (
+    (b"%PDF-", Kind.PDF),
+    (b"II*\x00", Kind.TIFF),
+    (b"MM\x00*", Kind.TIFF),
+    (b"\x89PNG\r\n\x1a\n", Kind.PNG),
+    (b"\xff\xd8\xff", Kind.JPEG),
+)
+
+
+def sniff(path: Path) -> Kind:
+    """The format from the file's first bytes, not its name (scanners name files oddly)."""
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if not head:
+        raise NotReady("the file is empty (a placeholder still being written?)")
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if b"%PDF-" in head:  # some producers put junk before the header; readers accept it
+        return Kind.PDF
+    raise UnsupportedFormat(
+        "not a PDF, TIFF, PNG or JPEG file (first bytes: " + head[:8].hex(" ") + ")"
+    )
+
+
+def check_complete(path: Path, kind: Kind) -> None:
+    """Raise ``NotReady`` when the file's end marker is missing: it is still being written.
+
+    Size and mtime settling is not enough over SMB, where a writer may pause longer than the
+    settle time; every supported format except TIFF has an end marker to look for.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 2048))
+        tail = fh.read()
+    if kind is Kind.PDF and b"%%EOF" not in tail:
+        raise NotReady("the PDF has no %%EOF marker yet (still being written, or truncated)")
+    if kind is Kind.PNG and b"IEND" not in tail[-32:]:
+        raise NotReady("the PNG has no IEND chunk yet (still being written, or truncated)")
+    if kind is Kind.JPEG and b"\xff\xd9" not in tail[-32:]:
+        raise NotReady("the JPEG has no end marker yet (still being written, or truncated)")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the sidecar says about the original file."""
+
+    path: Path
+    kind: Kind
+    pages: int
+    sha256: str
+    bytes: int
+
+
+def inspect(path: Path, *, max_pages: int = 0) -> SourceInfo:
+    """Format, page count and hash; raises ``InputError`` subclasses for unusable files."""
+    kind = sniff(path)
+    check_complete(path, kind)
+    digest, size = _sha256(path)
+    if kind is Kind.PDF:
+        info = poppler.pdfinfo(path)
+        if info.pages < 1:
+            raise CorruptInput("the PDF has no pages")
+        widest = max(info.max_page_points) / 72.0
+        if widest > MAX_PDF_PAGE_INCHES:
+            raise TooLarge(
+                f"a PDF page is {widest:.0f} inches on its long side "
+                f"(at most {MAX_PDF_PAGE_INCHES:.0f} accepted)"
+            )
+        pages = info.pages
+    else:
+        pages = _count_frames(path)
+    if max_pages and pages > max_pages:
+        raise TooLarge(f"{pages} pages; this folder accepts at most {max_pages} (ocr.max_pages)")
+    return SourceInfo(path=path, kind=kind, pages=pages, sha256=digest, bytes=size)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Open with Pillow, turning its bomb warning into an error instead of a log line."""
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooLarge(f"image too large to process safely: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise CorruptInput(f"Pillow cannot read the image: {exc}") from exc
+
+
+def _count_frames(path: Path) -> int:
+    with _open_image(path) as image:
+        return int(getattr(image, "n_frames", 1))
+
+
+@dataclass(frozen=True)
+class PageImage:
+    image: Image.Image
+    #: Resolution the pixels were scanned or rendered at, when known.
+    dpi: int | None
+
+
+def load_page(path: Path, kind: Kind, number: int, *, dpi: int, timeout: float) -> PageImage:
+    """Page ``number`` (1-based) as an 8-bit greyscale or RGB image."""
+    if kind is Kind.PDF:
+        return PageImage(poppler.render_page(path, number, dpi=dpi, timeout=timeout), dpi)
+    try:
+        with _open_image(path) as image, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.seek(number - 1)
+            page = _to_8bit(image)
+            page_dpi = _image_dpi(image)
+    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+        raise CorruptInput(f"cannot decode page {number}: {exc}") from exc
+    return PageImage(page, page_dpi)
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    if image.mode in ("L", "RGB"):
+        image.load()
+        return image.copy()
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I") or image.mode == "F":
+        return _scale_16bit(image)
+    if image.mode == "P" or "A" in image.getbands():
+        # Transparent areas are paper, not black.
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _scale_16bit(image: Image.Image) -> Image.Image:
+    arr = np.asarray(image, dtype=np.float64)
+    hi = float(arr.max()) or 1.0
+    return Image.fromarray((arr * (255.0 / hi)).astype(np.uint8), mode="L")
+
+
+def _image_dpi(image: Image.Image) -> int | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        value = round(float(dpi[0]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    # Many writers store 1 or 72 as a placeholder; anything outside scanner range is unknown.
+    return value if 75 <= value <= 2400 else None
+
+
+def is_regular_file(path: Path) -> bool:
+    """True for a plain file; False for links, FIFOs, devices (never opened: a FIFO blocks)."""
+    try:
+        return os.path.isfile(path) and not os.path.islink(path)
+    except OSError:
+        return False

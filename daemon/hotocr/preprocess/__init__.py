@@ -1,0 +1,84 @@
+"""Page preprocessing: backend selection and the step runner.
+
+GPU code is reached only through ``select_backend``; nothing here imports CuPy at module
+level, so the daemon's parent process never initialises CUDA before its workers start.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from hotocr.errors import ConfigError, MissingDependency
+from hotocr.preprocess.backend import Backend, HostImage
+from hotocr.preprocess.cpu import CpuBackend
+from hotocr.preprocess.steps import STEPS, PageState
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    backend: Backend
+    #: Why this backend was chosen (for the one log line ``auto`` owes the operator).
+    reason: str
+
+
+def select_backend(kind: str, device: int = 0) -> BackendChoice:
+    """``cpu``, ``gpu`` (an error when unusable) or ``auto`` (GPU if it really works)."""
+    if kind == "cpu":
+        return BackendChoice(CpuBackend(), "configured")
+    if kind not in ("gpu", "auto"):
+        raise ConfigError(f"unknown preprocess backend {kind!r}; allowed: auto, cpu, gpu")
+    try:
+        from hotocr.preprocess.gpu import GpuBackend  # noqa: PLC0415 - CuPy only on demand
+
+        return BackendChoice(GpuBackend(device), f"CUDA device {device} passed a smoke test")
+    except Exception as exc:  # noqa: BLE001 - any CuPy/CUDA failure means "no usable GPU"
+        if kind == "gpu":
+            raise MissingDependency(f"preprocess backend 'gpu' is not usable: {exc}") from exc
+        return BackendChoice(CpuBackend(), f"no usable GPU ({type(exc).__name__}: {exc})")
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    image: HostImage
+    dpi: int | None
+    applied: tuple[str, ...]
+    skew_degrees: float | None
+    skew_applied: bool
+    backend: str
+    milliseconds: dict[str, float]
+
+
+def to_gray(image: Image.Image) -> HostImage:
+    return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.uint8)
+
+
+def preprocess(
+    backend: Backend, image: HostImage, *, dpi: int | None, steps: tuple[str, ...]
+) -> Preprocessed:
+    """Run ``steps`` in order on a greyscale page; report what each did and cost."""
+    state = PageState(dpi=dpi)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    page = backend.to_device(image)
+    for name in steps:
+        t0 = time.perf_counter()
+        page = STEPS[name](backend, page, state)
+        timings[name] = round((time.perf_counter() - t0) * 1000, 1)
+    host = backend.to_host(page)
+    timings["total"] = round((time.perf_counter() - start) * 1000, 1)
+    return Preprocessed(
+        image=host,
+        dpi=state.dpi,
+        applied=steps,
+        skew_degrees=state.skew_degrees,
+        skew_applied=state.skew_applied,
+        backend=backend.name,
+        milliseconds=timings,
+    )
+
+
+__all__ = ["BackendChoice", "Preprocessed", "preprocess", "select_backend", "to_gray"]

@@ -1,0 +1,48 @@
+"""The array backend interface the preprocessing steps are written against.
+
+A backend supplies an array module (``xp``: NumPy or CuPy) for arithmetic, plus the few
+image primitives whose fast implementation differs per device (OpenCV on the CPU,
+``cupyx.scipy.ndimage`` on the GPU). Steps never import either library themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+#: An image on the backend's device: ``numpy.ndarray`` or ``cupy.ndarray``, 2-D uint8.
+Array = Any
+HostImage = npt.NDArray[np.uint8]
+
+
+class Backend(Protocol):
+    name: str
+    xp: Any
+
+    def to_device(self, image: HostImage) -> Array: ...
+
+    def to_host(self, image: Array) -> HostImage: ...
+
+    def resize(self, image: Array, height: int, width: int, *, smooth: bool) -> Array:
+        """Resize; ``smooth`` picks area averaging (down) or cubic (up) over linear."""
+        ...
+
+    def grey_closing(self, image: Array, size: int) -> Array:
+        """Max then min filter over a ``size`` square: removes dark marks narrower than it."""
+        ...
+
+    def grey_dilate(self, image: Array, size: int) -> Array:
+        """Max filter over a ``size`` square: the local paper level."""
+        ...
+
+    def blur(self, image: Array, size: int) -> Array:
+        """Box blur over a ``size`` square, on float32 data."""
+        ...
+
+    def median3(self, image: Array) -> Array: ...
+
+    def rotate(self, image: Array, degrees: float, fill: int) -> Array:
+        """Rotate counter-clockwise by ``degrees``, growing the canvas so nothing is cut."""
+        ...
