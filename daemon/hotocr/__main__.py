@@ -1,0 +1,3 @@
+from hotocr.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,262 @@
+"""Command line: ``hotocr run | process | init-config | check``.
+
+Exit codes follow the exception hierarchy: 0 success, 1 a document failed, 2 bad config or
+usage, 3 a missing external program or language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from hotocr import __version__, config, pages, sidecars
+from hotocr._exec import poppler, tesseract
+from hotocr.errors import ConfigError, HotocrError, MissingDependency
+from hotocr.logs import configure
+from hotocr.preprocess import select_backend
+from hotocr.scheduler import DocumentJob, PageScheduler
+from hotocr.watching import scan
+from hotocr.worker import PageSettings
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HotocrError as exc:
+        print(f"hotocr: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotocr", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hotocr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help="config file (default: ./config.toml if present, else built-in defaults)",
+        )
+
+    run = sub.add_parser("run", help="run the daemon in the foreground")
+    with_config(run)
+    run.set_defaults(func=cmd_run)
+
+    proc = sub.add_parser("process", help="OCR files and folders once, then exit")
+    proc.add_argument("paths", nargs="+", type=Path)
+    with_config(proc)
+    proc.add_argument("--lang", help="languages, e.g. eng+deu (default: the config's)")
+    proc.add_argument("--output", type=Path, help="folder for the sidecars (default: beside)")
+    proc.set_defaults(func=cmd_process)
+
+    init = sub.add_parser("init-config", help="write a complete, commented default config")
+    init.add_argument("path", nargs="?", type=Path, default=None, help="default: stdout")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_init_config)
+
+    check = sub.add_parser("check", help="validate the config and the installed programs")
+    with_config(check)
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def load_config(path: Path | None) -> config.Config:
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    return config.load(path)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hotocr.service import Service  # noqa: PLC0415 - watchdog only for the daemon
+
+    cfg = load_config(args.config)
+    configure(cfg.daemon.log_format, cfg.daemon.log_level)
+    _require_tools(cfg)
+    return Service(cfg).run()
+
+
+def _require_tools(cfg: config.Config) -> None:
+    tesseract.version()
+    poppler.version()
+    missing = tesseract.missing_languages(cfg.languages_needed())
+    if missing:
+        raise MissingDependency(
+            "Tesseract languages not installed: "
+            + ", ".join(missing)
+            + " (Debian: apt-get install "
+            + " ".join("tesseract-ocr-" + m.replace("_", "-").lower() for m in missing)
+            + ")"
+        )
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    configure("console" if sys.stderr.isatty() else cfg.daemon.log_format, "warning")
+    watch = cfg.watches[0]
+    languages = tuple(args.lang.split("+")) if args.lang else watch.languages
+    _require_tools(
+        config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),))
+    )
+    settings = PageSettings.from_watch(watch, languages)
+    files = list(_expand(args.paths, watch.ignore))
+    if not files:
+        print("hotocr: no files to process", file=sys.stderr)
+        return 1
+    progress = _Progress(len(files), enabled=sys.stderr.isatty())
+    failures = 0
+    used: set[tuple[Path, str]] = set()
+    scheduler = PageScheduler(cfg.effective_workers())
+    try:
+        for path in files:
+            try:
+                source = pages.inspect(path.absolute(), max_pages=watch.ocr.max_pages)
+            except (HotocrError, OSError) as exc:
+                failures += 1
+                progress.report(path, f"failed: {exc}")
+                continue
+            scheduler.submit(DocumentJob(source=source, settings=settings, context=path))
+        while scheduler.documents:
+            for done in scheduler.poll(0.5):
+                path = done.job.context
+                if done.result is None:
+                    failures += 1
+                    progress.report(path, f"failed: {done.error}")
+                    continue
+                folder = args.output or path.absolute().parent
+                stem = _stem_for(folder, path, used)
+                sidecars.publish_result(
+                    done.result, original=path, folder=folder, stem=stem, move_original=False
+                )
+                flagged = done.result.flagged_pages
+                note = f" (low confidence: pages {flagged})" if flagged else ""
+                progress.report(
+                    path,
+                    f"{done.result.source.pages} pages, confidence "
+                    f"{done.result.confidence:.1f} -> {folder / stem}.txt{note}",
+                )
+    finally:
+        scheduler.close()
+    return 1 if failures else 0
+
+
+def _with_languages(watch: config.WatchConfig, languages: tuple[str, ...]) -> config.WatchConfig:
+    import dataclasses  # noqa: PLC0415
+
+    return dataclasses.replace(watch, languages=languages)
+
+
+def _stem_for(folder: Path, path: Path, used: set[tuple[Path, str]]) -> str:
+    """Re-running over the same file refreshes its sidecars; two inputs never share a stem."""
+    stem = path.stem
+    n = 1
+    while (folder, stem) in used:
+        n += 1
+        stem = f"{path.stem}-{n}"
+    used.add((folder, stem))
+    return stem
+
+
+def _expand(paths: Sequence[Path], ignore: tuple[str, ...]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in scan(path, ignore) if _looks_like_input(p))
+        else:
+            yield path
+
+
+def _looks_like_input(path: Path) -> bool:
+    return path.suffix.lower() in {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+
+
+class _Progress:
+    """One line per finished file; a progress bar on a terminal."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self._total, self._done, self._enabled = total, 0, enabled
+        self._start = time.monotonic()
+
+    def report(self, path: Path, message: str) -> None:
+        self._done += 1
+        if self._enabled:
+            sys.stderr.write("\r\x1b[K")
+        print(f"{path}: {message}", file=sys.stdout if "failed" not in message else sys.stderr)
+        if self._enabled:
+            width = 30
+            filled = int(width * self._done / self._total)
+            elapsed = time.monotonic() - self._start
+            sys.stderr.write(
+                f"[{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
+                f" {elapsed:.0f}s"
+            )
+            if self._done == self._total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def cmd_init_config(args: argparse.Namespace) -> int:
+    text = config.render_default()
+    if args.path is None:
+        sys.stdout.write(text)
+        return 0
+    if args.path.exists() and not args.force:
+        raise ConfigError(f"{args.path} exists; use --force to overwrite it")
+    sidecars.write_atomic(args.path, text.encode("utf-8"))
+    print(f"wrote {args.path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Report every problem at once, rather than stopping at the first."""
+    problems: list[str] = []
+
+    def line(label: str, value: str) -> None:
+        print(f"{label:<22} {value}")
+
+    try:
+        cfg = load_config(args.config)
+        line("config", str(cfg.source or "built-in defaults") + ": valid")
+    except ConfigError as exc:
+        line("config", f"INVALID: {exc}")
+        return 2
+    try:
+        line("tesseract", tesseract.version())
+        have = tesseract.languages()
+        line("languages installed", ", ".join(sorted(have)))
+        missing = tesseract.missing_languages(cfg.languages_needed())
+        if missing:
+            problems.append(f"languages needed but not installed: {', '.join(missing)}")
+            line("languages missing", ", ".join(missing))
+    except HotocrError as exc:
+        problems.append(str(exc))
+        line("tesseract", f"MISSING: {exc}")
+    try:
+        line("poppler", poppler.version())
+    except HotocrError as exc:
+        problems.append(str(exc))
+        line("poppler", f"MISSING: {exc}")
+    for i, watch in enumerate(cfg.watches):
+        pre = watch.preprocess
+        try:
+            choice = select_backend(pre.backend, pre.device)
+            line(f"watch[{i}] backend", f"{choice.backend.name} ({pre.backend}: {choice.reason})")
+        except HotocrError as exc:
+            problems.append(f"watch[{i}]: {exc}")
+            line(f"watch[{i}] backend", f"UNUSABLE: {exc}")
+        line(f"watch[{i}] inbox", str(watch.inbox))
+    line("workers", str(cfg.effective_workers()))
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 3 if problems else 0
+
+

@@ -1,0 +1,254 @@
+"""Sidecars and publishing: the ``.txt``/``.json`` beside the original, and ``.error.json``.
+
+Every file is written to a temporary name in its destination folder, fsynced and renamed, so
+a reader never sees a partial file. Names are reserved so that two inputs never overwrite
+each other's results: a second ``scan.pdf`` becomes ``scan-2.pdf`` with ``scan-2.txt``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+import shutil
+import tempfile
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotocr import __version__
+from hotocr.errors import HotocrError
+from hotocr.pages import SourceInfo
+from hotocr.worker import PageResult
+
+SCHEMA = "hotocr/1"
+ERROR_SCHEMA = "hotocr-error/1"
+PAGE_SEPARATOR = "\f"
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    source: SourceInfo
+    languages: tuple[str, ...]
+    pages: tuple[PageResult, ...]
+    tesseract_version: str
+    seconds: float
+
+    @property
+    def confidence(self) -> float:
+        """Mean word confidence over the whole document (every word weighs the same)."""
+        words = [w.confidence for p in self.pages for w in p.words]
+        return round(sum(words) / len(words), 2) if words else 0.0
+
+    @property
+    def flagged_pages(self) -> list[int]:
+        return [p.number for p in self.pages if p.low_confidence]
+
+    @property
+    def backend(self) -> str:
+        names = sorted({p.backend for p in self.pages})
+        return "+".join(names) if names else "none"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+
+
+def document_json(result: DocumentResult, *, name: str) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "source": {
+            "name": name,
+            "sha256": result.source.sha256,
+            "bytes": result.source.bytes,
+            "pages": result.source.pages,
+            "format": result.source.kind.value,
+        },
+        "languages": list(result.languages),
+        "engine": {
+            "hotocr": __version__,
+            "tesseract": result.tesseract_version,
+            "preprocess_backend": result.backend,
+        },
+        "confidence": result.confidence,
+        "flagged_pages": result.flagged_pages,
+        "seconds": round(result.seconds, 3),
+        "pages": [_page_json(p) for p in result.pages],
+        "created": now_iso(),
+    }
+
+
+def _page_json(page: PageResult) -> dict[str, Any]:
+    return {
+        "number": page.number,
+        "text": page.text,
+        "raw_text": page.raw_text,
+        "confidence": page.confidence,
+        "low_confidence": page.low_confidence,
+        "rotation": page.rotation,
+        "skew_degrees": page.skew_degrees,
+        "seconds": page.seconds,
+        "error": page.error,
+        "corrections": [
+            {"page": page.number, "raw": c.raw, "fixed": c.fixed, "offset": c.offset}
+            for c in page.corrections
+        ],
+        "words": [
+            {"text": w.text, "confidence": w.confidence, "box": list(w.box), "line": w.line}
+            for w in page.words
+        ],
+    }
+
+
+def document_text(result: DocumentResult) -> str:
+    return PAGE_SEPARATOR.join(p.text for p in result.pages) + "\n"
+
+
+def error_json(
+    exc: BaseException, *, name: str, stage: str, sha256: str | None = None
+) -> dict[str, Any]:
+    reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+    data: dict[str, Any] = {
+        "schema": ERROR_SCHEMA,
+        "source": {"name": name, "sha256": sha256},
+        "message": str(exc) or type(exc).__name__,
+        "reason": reason,
+        "stage": stage,
+        "error_type": type(exc).__name__,
+        "time": now_iso(),
+        "hotocr": __version__,
+    }
+    if not isinstance(exc, HotocrError):
+        # Our bug, not the file's: keep what a developer needs to fix it.
+        data["traceback"] = "".join(traceback.format_exception(exc)).splitlines()[-12:]
+    return data
+
+
+# --- atomic files ---------------------------------------------------------------------------
+
+
+def process_umask() -> int:
+    """The umask, read without changing it (``os.umask`` can only set it, racily)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, fsync, rename, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp creates 0600; sidecars get the permissions any new file would get.
+        os.fchmod(fd, 0o666 & ~process_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def move_atomic(src: Path, dest: Path) -> None:
+    """Move ``src`` to ``dest`` without ever exposing a partial ``dest``, across filesystems."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:  # another filesystem: copy, then remove the source
+            raise
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copy2(src, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        os.unlink(src)
+    _fsync_dir(dest.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def free_stem(folder: Path, name: str, suffixes: Iterable[str]) -> str:
+    """A stem for which ``name``'s own suffix and every sidecar suffix are still free.
+
+    ``scan.pdf`` gives ``scan`` unless ``scan.pdf``, ``scan.txt`` or ``scan.json`` exists;
+    then ``scan-2``, ``scan-3``, ... Only the single publishing thread calls this.
+    """
+    original = Path(name)
+    stem, ext = original.stem, original.suffix
+    wanted = [ext, *suffixes]
+    for n in range(1, 100_000):
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        if not any((folder / f"{candidate}{s}").exists() for s in wanted):
+            return candidate
+    raise FileExistsError(f"no free name for {name} in {folder}")
+
+
+@dataclass(frozen=True)
+class Published:
+    original: Path | None
+    text: Path
+    json: Path
+
+
+def publish_result(
+    result: DocumentResult, *, original: Path, folder: Path, stem: str, move_original: bool
+) -> Published:
+    """Write the sidecars (text first, JSON last as the 'complete' marker), then the original.
+
+    The original is moved only after both sidecars are durable: a crash in between leaves
+    it in the inbox to be processed again, never a moved original without its results.
+    """
+    text_path, json_path = folder / f"{stem}.txt", folder / f"{stem}.json"
+    dest = folder / f"{stem}{original.suffix}"
+    write_atomic(text_path, document_text(result).encode("utf-8"))
+    write_atomic(json_path, json_bytes(document_json(result, name=dest.name)))
+    if move_original:
+        move_atomic(original, dest)
+        return Published(dest, text_path, json_path)
+    return Published(None, text_path, json_path)
+
+
+def publish_failure(
+    exc: BaseException, *, original: Path, folder: Path, stage: str, sha256: str | None = None
+) -> Path:
+    """Move the original into ``failed/`` beside a ``.error.json`` that says why."""
+    stem = free_stem(folder, original.name, (".error.json",))
+    dest = folder / f"{stem}{original.suffix}"
+    report = error_json(exc, name=dest.name, stage=stage, sha256=sha256)
+    write_atomic(folder / f"{stem}.error.json", json_bytes(report))
+    if original.exists() or original.is_symlink():
+        move_atomic(original, dest)
+    return dest
