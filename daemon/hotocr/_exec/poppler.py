@@ -40,7 +40,7 @@ class PdfInfo:
 
 _PAGES = re.compile(r"^Pages:\s+(\d+)", re.MULTILINE)
 _ENCRYPTED = re.compile(r"^Encrypted:\s+yes", re.MULTILINE)
-_SIZE = re.compile(r"^Page\s+\d+\s+size:\s+([\d.]+)\s+x\s+([\d.]+)", re.MULTILINE)
+_SIZE = re.compile(r"^Page\s+\d+\s+size:\s+([\d.eE+]+)\s+x\s+([\d.eE+]+)", re.MULTILINE)
 
 
 def pdfinfo(path: Path, *, timeout: float = 60) -> PdfInfo:

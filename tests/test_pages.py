@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from hotocr import pages
+from hotocr.errors import CorruptInput, EncryptedInput, NotReady, TooLarge, UnsupportedFormat
+
+from .conftest import ENGLISH_LINES, eval_path, render_page
+
+
+def make_pdf(path: Path, n: int = 2) -> Path:
+    images = [render_page(ENGLISH_LINES[:2]).convert("RGB") for _ in range(n)]
+    images[0].save(path, format="PDF", save_all=True, append_images=images[1:], resolution=300)
+    return path
+
+
+def test_format_comes_from_content_not_name(tmp_path: Path) -> None:
+    disguised = tmp_path / "scan.dat"
+    make_pdf(disguised, 1)
+    assert pages.sniff(disguised) is pages.Kind.PDF
+    png = tmp_path / "really-a.pdf"
+    render_page(("x",)).save(png, format="PNG")
+    assert pages.sniff(png) is pages.Kind.PNG
+
+
+def test_unsupported_and_empty_files(tmp_path: Path) -> None:
+    doc = tmp_path / "letter.docx"
+    doc.write_bytes(b"PK\x03\x04 not a scan")
+    with pytest.raises(UnsupportedFormat, match="not a PDF, TIFF, PNG or JPEG"):
+        pages.inspect(doc)
+    empty = tmp_path / "placeholder.pdf"
+    empty.touch()
+    with pytest.raises(NotReady, match="empty"):
+        pages.inspect(empty)
+
+
+@pytest.mark.parametrize("fmt", ["PDF", "PNG", "JPEG"])
+def test_a_file_cut_short_is_not_ready(tmp_path: Path, fmt: str) -> None:
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    if fmt == "PDF":
+        make_pdf(whole, 1)
+    else:
+        render_page(ENGLISH_LINES).save(whole, format=fmt)
+    data = whole.read_bytes()
+    half = tmp_path / f"half.{fmt.lower()}"
+    half.write_bytes(data[: len(data) // 2])
+    pages.inspect(whole)
+    with pytest.raises(NotReady):
+        pages.inspect(half)
+
+
+def test_page_counts(tmp_path: Path) -> None:
+    assert pages.inspect(make_pdf(tmp_path / "two.pdf", 2)).pages == 2
+    tif = eval_path("pages", "tess_unlv_2page_multipage.tif")
+    info = pages.inspect(tif)
+    assert (info.kind, info.pages, info.bytes) == (pages.Kind.TIFF, 2, tif.stat().st_size)
+    assert len(info.sha256) == 64
+
+
+def test_encrypted_pdf_is_refused_clearly(tmp_path: Path) -> None:
+    if not shutil.which("qpdf"):
+        pytest.skip("qpdf not installed")
+    plain = make_pdf(tmp_path / "plain.pdf", 1)
+    locked = tmp_path / "locked.pdf"
+    subprocess.run(
+        ["qpdf", "--encrypt", "secret", "secret", "256", "--", str(plain), str(locked)],
+        check=True,
+    )
+    with pytest.raises(EncryptedInput, match="encrypted"):
+        pages.inspect(locked)
+
+
+def test_corrupt_pdf_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj garbage\ntrailer\n%%EOF\n")
+    with pytest.raises(CorruptInput):
+        pages.inspect(broken)
+
+
+def test_decompression_bomb_is_too_large_not_a_warning(tmp_path: Path) -> None:
+    # 1.5x Pillow's limit: Pillow alone would only warn and go on decoding.
+    side = int((pages.MAX_IMAGE_PIXELS * 1.5) ** 0.5)
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (side, side), 1).save(bomb, optimize=True)
+    with pytest.raises(TooLarge, match="too large"):
+        pages.inspect(bomb)
+
+
+def test_absurd_pdf_page_size_is_refused_before_rendering(tmp_path: Path) -> None:
+    pdf = tmp_path / "huge.pdf"
+    make_pdf(pdf, 1)
+    data = pdf.read_bytes()
+    # Rewrite the MediaBox to 14,400 inches square (pdftoppm would make a 1x1 image).
+    import re
+
+    data = re.sub(rb"/MediaBox \[[^\]]*\]", b"/MediaBox [0 0 1036800 1036800]", data)
+    pdf.write_bytes(data)
+    with pytest.raises(TooLarge, match="inches"):
+        pages.inspect(pdf)
+
+
+def test_page_cap(tmp_path: Path) -> None:
+    with pytest.raises(TooLarge, match="at most 1"):
+        pages.inspect(make_pdf(tmp_path / "two.pdf", 2), max_pages=1)
+
+
+def test_load_page_renders_pdf_pages_in_grey_at_the_asked_dpi(tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "doc.pdf", 2)
+    page = pages.load_page(pdf, pages.Kind.PDF, 2, dpi=150, timeout=60)
+    assert page.dpi == 150 and page.image.mode == "L"
+    assert abs(page.image.width - 2480 // 2) <= 2
+
+
+def test_a_file_named_like_an_option_is_read_as_a_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_pdf(tmp_path / "-v", 1)
+    info = pages.inspect(Path("-v"))
+    assert info.pages == 1
+
+
+def test_tiff_frames_are_loaded_one_by_one() -> None:
+    tif = eval_path("pages", "tess_unlv_2page_multipage.tif")
+    first = pages.load_page(tif, pages.Kind.TIFF, 1, dpi=300, timeout=10)
+    second = pages.load_page(tif, pages.Kind.TIFF, 2, dpi=300, timeout=10)
+    assert first.image.mode == "L" and second.image.mode == "L"
+    assert first.image.tobytes() != second.image.tobytes()
+    assert first.dpi == 300
