@@ -190,3 +190,47 @@ def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
 
 def to_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+CONTRACT_LINES = (
+    "房屋租赁合同",
+    "甲方：北京市朝阳区建国路八十八号",
+    "乙方：上海市浦东新区世纪大道一百号",
+    "第一条 租赁期限自二〇二四年一月一日起至十二月三十一日止",
+    "第二条 每月租金为人民币伍仟元整，于每月五日前支付",
+    "第三条 乙方应当爱护房屋及其附属设施，不得擅自改变结构",
+    "第四条 合同期满后如需续租，乙方应提前三十日书面通知甲方",
+    "第五条 本合同一式两份，甲乙双方各执一份，具有同等法律效力",
+)
+
+
+def degrade(image: Image.Image, *, seed: int = 7) -> Image.Image:
+    """A bad scan of ``image``: uneven light, a book-fold shadow, yellowed paper, stains.
+
+    Returns RGB, as a colour scanner would deliver it.
+    """
+    rng = np.random.default_rng(seed)
+    ink = 1.0 - np.asarray(image.convert("L"), dtype=np.float32) / 255.0  # 1 where ink
+    h, w = ink.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # Light falls off from the top-left corner to about 40% in the far corner.
+    light = 1.0 - 0.6 * ((xx / w) * 0.7 + (yy / h) * 0.3)
+    # The book fold: a dark band with soft edges, a third of the way in.
+    fold = 1.0 - 0.75 * np.exp(-(((xx - w * 0.33) / (w * 0.05)) ** 2))
+    # Coffee: three rings and blotches, brown and partly transparent.
+    stain = np.ones((h, w), np.float32)
+    for _ in range(3):
+        cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+        r = rng.uniform(0.08, 0.15) * w
+        d = np.hypot(xx - cx, yy - cy)
+        ring = np.exp(-(((d - r) / (r * 0.06)) ** 2))
+        stain *= 1.0 - 0.18 * ring - 0.15 * (d < r)
+    level = light * fold * stain
+    yellow = np.array([0.96, 0.88, 0.62], np.float32)  # old paper
+    brown = np.array([1.0, 0.85, 0.7], np.float32)
+    tint = yellow[None, None, :] * np.where(stain[..., None] < 0.99, brown, 1.0)
+    paper = 255.0 * level[..., None] * tint
+    # Faint, grey print rather than black.
+    out = paper * (1.0 - 0.55 * ink[..., None])
+    out += rng.normal(0, 3, out.shape)
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), mode="RGB")

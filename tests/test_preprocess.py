@@ -1,0 +1,184 @@
+"""Every preprocessing step on pages with known skew and background (CPU; GPU when present)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hotocr.preprocess import preprocess, select_backend, to_gray
+from hotocr.preprocess.backend import Backend
+from hotocr.preprocess.cpu import CpuBackend
+from hotocr.preprocess.steps import STEPS, estimate_skew
+
+from .conftest import CONTRACT_LINES, CJK_FONT, ENGLISH_LINES, degrade, eval_path, render_page
+
+#: Angles stated by the source of ../shared/eval/skew (sbrunner/deskew's tests).
+EVAL_SKEW = {1: -1.0, 2: -2.0, 3: -6.0, 4: 7.0, 5: 3.0, 6: -3.0, 7: 3.0, 8: 15.0}
+
+
+def gpu_backend() -> Backend:
+    try:
+        return select_backend("gpu").backend
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no usable GPU: {exc}")
+
+
+@pytest.fixture(params=["cpu", pytest.param("gpu", marks=pytest.mark.gpu)])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return CpuBackend() if request.param == "cpu" else gpu_backend()
+
+
+def text_page() -> np.ndarray:
+    lines = ENGLISH_LINES * 4
+    return to_gray(render_page(lines, height=3300, size=40))
+
+
+@pytest.mark.parametrize("angle", [-12.0, -3.3, -0.7, 0.4, 2.0, 7.5, 14.0])
+def test_deskew_finds_synthetic_rotations_within_a_tenth_of_a_degree(
+    backend: Backend, angle: float
+) -> None:
+    page = text_page()
+    rotated = CpuBackend().rotate(page, angle, fill=255)  # counter-clockwise by `angle`
+    found = estimate_skew(backend, backend.to_device(rotated))
+    assert found is not None
+    skew, confidence = found
+    # Counter-clockwise rotation makes lines rise to the right: a negative skew.
+    assert abs(skew + angle) <= 0.1
+    assert confidence > 0.15
+
+
+def test_deskew_on_the_eval_scans() -> None:
+    """The stated angles are integers from a 1-degree search; real residual skew is smaller.
+
+    On the pages of running text the estimate is checked independently too: after
+    correcting by it, the text lines of the left and right halves line up.
+    """
+    backend = CpuBackend()
+    errors = []
+    for number, stated in EVAL_SKEW.items():
+        image = to_gray(Image.open(eval_path("skew", f"deskew-{number}.png")))
+        found = estimate_skew(backend, image)
+        assert found is not None
+        errors.append(abs(found[0] - stated))
+        assert abs(found[0] - stated) <= 0.5, (number, found, stated)
+        if number in (1, 2, 3, 5, 7):
+            assert abs(residual_skew(backend.rotate(image, found[0], 255))) <= 0.1
+    assert float(np.mean(errors)) <= 0.3
+
+
+def residual_skew(image: np.ndarray) -> float:
+    """Skew left after correction: shift between row profiles of the left and right thirds."""
+    page = 255.0 - image.astype(np.float64)
+    h, w = page.shape
+    left = page[:, int(w * 0.1) : int(w * 0.4)].sum(axis=1)
+    right = page[:, int(w * 0.6) : int(w * 0.9)].sum(axis=1)
+    left -= left.mean()
+    right -= right.mean()
+    m = max(5, h // 20)
+    shifts = np.arange(-80, 81)
+    scores = [float((left[m:-m] * np.roll(right, s)[m:-m]).sum()) for s in shifts]
+    return float(np.degrees(np.arctan(shifts[int(np.argmax(scores))] / (w * 0.5))))
+
+
+def test_deskew_leaves_a_page_without_text_alone(backend: Backend) -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.integers(200, 256, (1200, 900), dtype=np.uint8)
+    out = preprocess(backend, noise, dpi=300, steps=("deskew",))
+    assert not out.skew_applied
+    assert np.array_equal(out.image, noise)
+
+
+def test_deskew_step_straightens_the_page(backend: Backend) -> None:
+    rotated = CpuBackend().rotate(text_page(), 4.0, fill=255)
+    out = preprocess(backend, rotated, dpi=300, steps=("deskew",))
+    assert out.skew_applied and out.skew_degrees is not None
+    assert abs(out.skew_degrees + 4.0) <= 0.1
+    again = estimate_skew(CpuBackend(), out.image)
+    assert again is not None and abs(again[0]) <= 0.1
+
+
+def test_remove_background_flattens_light_shadow_and_stains(backend: Backend) -> None:
+    clean = render_page(CONTRACT_LINES, font=CJK_FONT, size=44, height=1500)
+    ink = to_gray(clean) < 128
+    scan = to_gray(degrade(clean))
+    out = preprocess(backend, scan, dpi=300, steps=("remove_background",)).image
+    paper_before, paper_after = scan[~ink], out[~ink]
+    # Paper goes from a wide range of greys (light fall-off, fold, stains) to near white.
+    assert np.percentile(paper_before, 5) < 90
+    assert np.percentile(paper_after, 5) > 200
+    assert np.median(paper_after) >= 245
+    # Ink stays clearly darker than the paper around it.
+    assert np.median(out[ink]) < np.median(paper_after) - 60
+
+
+def test_contrast_stretches_faint_print(backend: Backend) -> None:
+    faint = to_gray(render_page(ENGLISH_LINES, ink=180, paper=235))
+    ink = faint < 200
+    out = preprocess(backend, faint, dpi=300, steps=("contrast",)).image
+    assert np.median(out[ink]) < 40
+    assert np.median(out[~ink]) == 255
+
+
+def test_contrast_keeps_a_blank_page_blank(backend: Backend) -> None:
+    blank = np.full((800, 600), 250, np.uint8)
+    assert np.array_equal(preprocess(backend, blank, dpi=300, steps=("contrast",)).image, blank)
+
+
+def test_despeckle_removes_dust_but_not_text(backend: Backend) -> None:
+    page = to_gray(render_page(ENGLISH_LINES))
+    rng = np.random.default_rng(3)
+    dusty = page.copy()
+    ys, xs = rng.integers(0, page.shape[0], 3000), rng.integers(0, page.shape[1], 3000)
+    dusty[ys, xs] = 0
+    out = preprocess(backend, dusty, dpi=300, steps=("despeckle",)).image
+    text = page < 128
+    isolated = (dusty == 0) & ~text
+    assert (out[isolated] > 128).mean() > 0.95  # dust gone
+    assert (out[text] < 128).mean() > 0.9  # strokes kept
+
+
+def test_binarize_gives_two_levels_split_between_ink_and_paper(backend: Backend) -> None:
+    page = to_gray(render_page(ENGLISH_LINES, ink=90, paper=200))
+    out = preprocess(backend, page, dpi=300, steps=("binarize",)).image
+    assert set(np.unique(out).tolist()) == {0, 255}
+    # Clear ink is black, clear paper white; only anti-aliased edge pixels fall either way.
+    assert (out[page <= 100] == 0).all()
+    assert (out[page >= 190] == 255).all()
+
+
+def test_upscale_only_below_250_dpi(backend: Backend) -> None:
+    page = np.full((1100, 850), 255, np.uint8)
+    low = preprocess(backend, page, dpi=100, steps=("upscale",))
+    assert low.image.shape == (3300, 2550) and low.dpi == 300
+    assert preprocess(backend, page, dpi=300, steps=("upscale",)).image.shape == page.shape
+    assert preprocess(backend, page, dpi=None, steps=("upscale",)).image.shape == page.shape
+
+
+def test_grayscale_is_what_every_page_becomes() -> None:
+    colour = Image.new("RGB", (10, 10), (255, 0, 0))
+    gray = to_gray(colour)
+    assert gray.shape == (10, 10) and gray.dtype == np.uint8
+    assert "grayscale" in STEPS
+
+
+def test_auto_falls_back_to_the_cpu_with_a_reason() -> None:
+    choice = select_backend("auto")
+    if choice.backend.name == "cpu":
+        assert "no usable GPU" in choice.reason
+
+
+@pytest.mark.gpu
+def test_cpu_and_gpu_agree() -> None:
+    gpu = gpu_backend()
+    cpu = CpuBackend()
+    scan = to_gray(degrade(render_page(CONTRACT_LINES, font=CJK_FONT, size=44, height=1500)))
+    scan = cpu.rotate(scan, 2.5, fill=int(np.median(scan)))
+    steps = ("deskew", "remove_background", "contrast")
+    a = preprocess(cpu, scan, dpi=300, steps=steps)
+    b = preprocess(gpu, scan, dpi=300, steps=steps)
+    assert a.skew_degrees is not None and b.skew_degrees is not None
+    assert abs(a.skew_degrees - b.skew_degrees) <= 0.05
+    assert a.image.shape == b.image.shape
+    diff = np.abs(a.image.astype(int) - b.image.astype(int))
+    assert diff.mean() < 3.0 and np.percentile(diff, 99) < 40
