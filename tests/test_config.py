@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ steps = ["remove_background"]
         ("[daemon]\nworkerz = 2\n", ["[daemon]", "unknown key 'workerz'", "workers"]),
         ("[daemon]\nworkers = -1\n", ["[daemon] workers = -1", "at least 0"]),
         ("[daemon]\nworkers = 1.5\n", ["workers = 1.5", "whole number"]),
-        ('[daemon]\nlog_format = "xml"\n', ["log_format = \"xml\"", "'json'"]),
+        ('[daemon]\nlog_format = "xml"\n', ['log_format = "xml"', "'json'"]),
         ('[preprocess]\nbackend = "tpu"\n', ["[preprocess] backend", "'auto', 'cpu', 'gpu'"]),
         ('[preprocess]\nsteps = ["blur"]\n', ["steps", "unknown 'blur'", "deskew"]),
         ("[ocr]\nlow_confidence = 101\n", ["[ocr] low_confidence = 101", "between 0 and 100"]),
@@ -107,7 +108,5 @@ def test_config_is_frozen(tmp_path: Path) -> None:
 
 
 def test_workers_zero_means_one_per_core(tmp_path: Path) -> None:
-    import os
-
     assert load_text(tmp_path, "").effective_workers() == len(os.sched_getaffinity(0))
     assert load_text(tmp_path, "[daemon]\nworkers = 3\n").effective_workers() == 3

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -96,8 +97,6 @@ def test_absurd_pdf_page_size_is_refused_before_rendering(tmp_path: Path) -> Non
     make_pdf(pdf, 1)
     data = pdf.read_bytes()
     # Rewrite the MediaBox to 14,400 inches square (pdftoppm would make a 1x1 image).
-    import re
-
     data = re.sub(rb"/MediaBox \[[^\]]*\]", b"/MediaBox [0 0 1036800 1036800]", data)
     pdf.write_bytes(data)
     with pytest.raises(TooLarge, match="inches"):

@@ -11,7 +11,7 @@ from hotocr.preprocess.backend import Backend
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import STEPS, estimate_skew
 
-from .conftest import CONTRACT_LINES, CJK_FONT, ENGLISH_LINES, degrade, eval_path, render_page
+from .conftest import CJK_FONT, CONTRACT_LINES, ENGLISH_LINES, degrade, eval_path, render_page
 
 #: Angles stated by the source of ../shared/eval/skew (sbrunner/deskew's tests).
 EVAL_SKEW = {1: -1.0, 2: -2.0, 3: -6.0, 4: 7.0, 5: 3.0, 6: -3.0, 7: 3.0, 8: 15.0}
@@ -20,7 +20,7 @@ EVAL_SKEW = {1: -1.0, 2: -2.0, 3: -6.0, 4: 7.0, 5: 3.0, 6: -3.0, 7: 3.0, 8: 15.0
 def gpu_backend() -> Backend:
     try:
         return select_backend("gpu").backend
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable GPU
         pytest.skip(f"no usable GPU: {exc}")
 
 

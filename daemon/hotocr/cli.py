@@ -105,9 +105,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     configure("console" if sys.stderr.isatty() else cfg.daemon.log_format, "warning")
     watch = cfg.watches[0]
     languages = tuple(args.lang.split("+")) if args.lang else watch.languages
-    _require_tools(
-        config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),))
-    )
+    _require_tools(config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),)))
     settings = PageSettings.from_watch(watch, languages)
     files = list(_expand(args.paths, watch.ignore))
     if not files:
@@ -258,5 +256,3 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     return 3 if problems else 0
-
-

@@ -101,23 +101,17 @@ class CorrectionConfig:
 @dataclass(frozen=True)
 class WatchConfig:
     inbox: Path = _opt(Path("var/inbox"), "Folder scanners and people drop files into.")
-    outbox: Path = _opt(
-        Path("var/outbox"), "Originals and their .txt/.json sidecars end up here."
-    )
-    failed: Path = _opt(
-        Path("var/failed"), "Files that cannot be read go here with a .error.json."
-    )
+    outbox: Path = _opt(Path("var/outbox"), "Originals and their .txt/.json sidecars end up here.")
+    failed: Path = _opt(Path("var/failed"), "Files that cannot be read go here with a .error.json.")
     languages: tuple[str, ...] = _opt(
-        ("eng",), "Tesseract languages, e.g. [\"eng\", \"deu\"] or [\"chi_sim\"]."
+        ("eng",), 'Tesseract languages, e.g. ["eng", "deu"] or ["chi_sim"].'
     )
     stable_seconds: float = _opt(
         2.0,
         "A file is read only after its size and mtime stayed the same this long.",
         minimum=0,
     )
-    polling: bool = _opt(
-        False, "Poll the folder instead of inotify (needed for SMB/NFS mounts)."
-    )
+    polling: bool = _opt(False, "Poll the folder instead of inotify (needed for SMB/NFS mounts).")
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
     )
@@ -213,9 +207,7 @@ def from_mapping(data: Mapping[str, Any], *, source: Path | None, base: Path) ->
     return Config(daemon=daemon, watches=watches, source=source)
 
 
-def _build_watch(
-    ctx: _Context, entry: Any, where: str, defaults: Mapping[str, Any]
-) -> WatchConfig:
+def _build_watch(ctx: _Context, entry: Any, where: str, defaults: Mapping[str, Any]) -> WatchConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"{ctx.file}: [{where}] must be a table")
     plain = {k: v for k, v in entry.items() if k not in _SECTIONS}
@@ -229,7 +221,8 @@ def _build_watch(
         )
         for name, cls in _SECTIONS.items()
     }
-    return dataclasses.replace(watch, **overrides)
+    built: WatchConfig = dataclasses.replace(watch, **overrides)
+    return built
 
 
 def _check_folders(ctx: _Context, watches: tuple[WatchConfig, ...]) -> None:
@@ -399,4 +392,3 @@ def _render_table(header: str, obj: Any, skip: set[str] | None = None) -> list[s
         lines.append(f"{f.name} = {_show(getattr(obj, f.name))}")
     lines.append("")
     return lines
-

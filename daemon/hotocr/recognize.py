@@ -33,9 +33,7 @@ class Recognition:
 def recognize(
     image: Path, *, languages: str, psm: int, dpi: int | None, timeout: float
 ) -> Recognition:
-    data = tesseract.image_to_data(
-        image, languages=languages, psm=psm, dpi=dpi, timeout=timeout
-    )
+    data = tesseract.image_to_data(image, languages=languages, psm=psm, dpi=dpi, timeout=timeout)
     return from_tsv(data)
 
 
@@ -52,7 +50,11 @@ def from_tsv(data: dict[str, list[str]]) -> Recognition:
         conf = float(data["conf"][i])
         if not text or conf < 0:
             continue
-        block, par, ln = int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i])
+        block, par, ln = (
+            int(data["block_num"][i]),
+            int(data["par_num"][i]),
+            int(data["line_num"][i]),
+        )
         if (block, par, ln) != last_line:
             breaks.append(last_par is not None and (block, par) != last_par)
             lines.append([])

@@ -7,6 +7,7 @@ stop at any moment leaves it there to be processed again at the next start.
 
 from __future__ import annotations
 
+import functools
 import queue
 import signal
 import threading
@@ -58,6 +59,10 @@ class Service:
         ]
         self._watchers: list[FolderWatcher] = []
 
+    def _on_path(self, index: int, path: Path) -> None:
+        """Called from watchdog threads: only hand the path over to the loop."""
+        self._events.put((index, path))
+
     def stop(self, *_: Any) -> None:
         self._stop.set()
 
@@ -74,7 +79,7 @@ class Service:
         for folder in self._folders:
             watcher = FolderWatcher(
                 folder.config.inbox,
-                lambda path, i=folder.index: self._events.put((i, path)),
+                functools.partial(self._on_path, folder.index),
                 ignore=folder.config.ignore,
                 polling=folder.config.polling,
             )
@@ -224,7 +229,10 @@ class Service:
             )
         except OSError as move_error:
             self._log.error(
-                "document.failed_unmoved", path=str(path), error=str(exc), move_error=str(move_error)
+                "document.failed_unmoved",
+                path=str(path),
+                error=str(exc),
+                move_error=str(move_error),
             )
             return
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"

@@ -35,7 +35,7 @@ def select_backend(kind: str, device: int = 0) -> BackendChoice:
         from hotocr.preprocess.gpu import GpuBackend  # noqa: PLC0415 - CuPy only on demand
 
         return BackendChoice(GpuBackend(device), f"CUDA device {device} passed a smoke test")
-    except Exception as exc:  # noqa: BLE001 - any CuPy/CUDA failure means "no usable GPU"
+    except Exception as exc:
         if kind == "gpu":
             raise MissingDependency(f"preprocess backend 'gpu' is not usable: {exc}") from exc
         return BackendChoice(CpuBackend(), f"no usable GPU ({type(exc).__name__}: {exc})")

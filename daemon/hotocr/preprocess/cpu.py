@@ -54,7 +54,7 @@ class CpuBackend:
         h, w = image.shape
         rad = math.radians(degrees)
         cos, sin = abs(math.cos(rad)), abs(math.sin(rad))
-        new_w, new_h = int(round(w * cos + h * sin)), int(round(h * cos + w * sin))
+        new_w, new_h = round(w * cos + h * sin), round(h * cos + w * sin)
         matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0)
         matrix[0, 2] += (new_w - w) / 2.0
         matrix[1, 2] += (new_h - h) / 2.0

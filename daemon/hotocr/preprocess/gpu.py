@@ -76,7 +76,7 @@ class GpuBackend:
         h, w = image.shape
         rad = math.radians(degrees)
         cos, sin = abs(math.cos(rad)), abs(math.sin(rad))
-        new_w, new_h = int(round(w * cos + h * sin)), int(round(h * cos + w * sin))
+        new_w, new_h = round(w * cos + h * sin), round(h * cos + w * sin)
         out = self._nd.rotate(
             image, degrees, reshape=True, order=1, mode="constant", cval=float(fill)
         )

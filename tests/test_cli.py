@@ -1,0 +1,82 @@
+"""The command line, run as a user runs it: ``python -m hotocr ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hotocr import config
+
+from .conftest import ENGLISH_LINES, cer, render_page
+
+
+def hotocr(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotocr", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_init_config_writes_the_commented_default(tmp_path: Path) -> None:
+    out = hotocr("init-config", "hotocr.toml", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "hotocr.toml").read_text()
+    assert text == config.render_default()
+    assert "# A page whose mean word confidence" in text
+    again = hotocr("init-config", "hotocr.toml", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_check_reports_tools_and_languages(tmp_path: Path) -> None:
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "tesseract" in out.stdout and "poppler" in out.stdout
+    assert "eng" in out.stdout and "backend" in out.stdout
+
+
+def test_check_fails_on_a_missing_language_and_names_the_package(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[[watch]]\nlanguages = ["eng", "kor"]\n')
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 3
+    assert "kor" in out.stderr
+
+
+def test_bad_config_is_exit_2_with_the_key_named(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[daemon]\nworkers = "many"\n')
+    for command in ("run", "check"):
+        out = hotocr(command, cwd=tmp_path)
+        assert out.returncode == 2
+        assert "workers" in out.stdout + out.stderr
+
+
+def test_process_writes_the_same_sidecars_and_exits_by_outcome(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    render_page(ENGLISH_LINES, height=900).save(folder / "one.png", dpi=(300, 300))
+    render_page(ENGLISH_LINES[:2], height=900).save(folder / "two.tif", dpi=(300, 300))
+    out = hotocr("process", str(folder), "--lang", "eng", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((folder / "one.json").read_text())
+    assert data["schema"] == "hotocr/1" and data["languages"] == ["eng"]
+    assert cer((folder / "one.txt").read_text(), "\n".join(ENGLISH_LINES)) < 0.03
+    assert (folder / "one.png").exists()  # one-shot mode leaves the originals alone
+
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 nothing\n%%EOF\n")
+    outdir = tmp_path / "results"
+    out = hotocr(
+        "process",
+        str(folder / "broken.pdf"),
+        str(folder / "one.png"),
+        "--output",
+        str(outdir),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert "broken.pdf: failed" in out.stderr
+    assert (outdir / "one.json").exists()

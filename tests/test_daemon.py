@@ -1,0 +1,190 @@
+"""End to end: ``hotocr run`` as a subprocess, real files dropped the ways scanners drop them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ENGLISH_LINES, Daemon, cer, eval_path, render_page
+
+
+def sidecar(daemon: Daemon, rel: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads((daemon.outbox / rel).read_text(encoding="utf-8"))
+    return data
+
+
+def page_png(path: Path, *lines: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_page(lines or ENGLISH_LINES, height=900).save(path, format="PNG", dpi=(300, 300))
+    return path
+
+
+def test_the_three_eval_files_produce_their_sidecars(daemon_factory) -> None:
+    """The issue's acceptance check: 1, 2 and 4 pages; cardinal's rotated pages read like linn."""
+    daemon = daemon_factory()
+    names = ("ocrmypdf_linn.png", "tess_unlv_2page_multipage.tif", "ocrmypdf_cardinal.pdf")
+    for name in names:
+        shutil.copy(eval_path("pages", name), daemon.inbox / name)
+    done = daemon.wait_done(3, timeout=240)
+    assert {e["outcome"] for e in done} == {"done"}
+    linn = sidecar(daemon, "ocrmypdf_linn.json")
+    tif = sidecar(daemon, "tess_unlv_2page_multipage.json")
+    cardinal = sidecar(daemon, "ocrmypdf_cardinal.json")
+    assert [len(d["pages"]) for d in (linn, tif, cardinal)] == [1, 2, 4]  # type: ignore[arg-type]
+    linn_text = linn["pages"][0]["text"]  # type: ignore[index]
+    rotations = []
+    for page in cardinal["pages"]:  # type: ignore[attr-defined]
+        assert cer(page["text"], linn_text) < 0.02
+        assert page["confidence"] >= linn["confidence"] - 2  # type: ignore[operator]
+        rotations.append(page["rotation"])
+    assert sorted(rotations) == [0, 0, 90, 180]  # page 2's /Rotate is applied by poppler
+    for name in names:
+        stem = Path(name).stem
+        assert (daemon.outbox / name).exists()  # the original, moved
+        text = (daemon.outbox / f"{stem}.txt").read_text(encoding="utf-8")
+        pages = sidecar(daemon, f"{stem}.json")["pages"]
+        assert text.count("\f") == len(pages) - 1  # type: ignore[arg-type]
+    assert not any(daemon.inbox.iterdir())
+    ev = next(e for e in done if str(e["path"]).endswith("cardinal.pdf"))
+    assert ev["pages"] == 4 and len(str(ev["sha256"])) == 64 and float(ev["seconds"]) > 0
+
+
+def test_arrival_patterns_never_give_a_half_written_file_to_ocr(daemon_factory) -> None:
+    def before(root: Path) -> None:
+        page_png(root / "inbox" / "waiting-at-start.png", "This file was here before the start.")
+
+    daemon = daemon_factory(before=before)
+    elsewhere = daemon.root / "elsewhere"
+
+    # 1. A slow writer that pauses longer than stable_seconds (1 s) in the middle.
+    whole = page_png(elsewhere / "slow.png", "Written slowly by a scanner over SMB.").read_bytes()
+
+    def slow_write() -> None:
+        with (daemon.inbox / "slow.png").open("wb") as fh:
+            for i in range(4):
+                fh.write(whole[i * len(whole) // 4 : (i + 1) * len(whole) // 4])
+                fh.flush()
+                time.sleep(1.6)
+
+    writer = threading.Thread(target=slow_write)
+    writer.start()
+    # 2. A temporary name, renamed when complete.
+    tmp = daemon.inbox / "renamed.png.part"
+    page_png(tmp, "Written under a temporary name first.")
+    os.rename(tmp, daemon.inbox / "renamed.png")
+    # 3. Moved in from another folder on the same filesystem.
+    moved = page_png(elsewhere / "moved.png", "Moved in from another folder.")
+    os.rename(moved, daemon.inbox / "moved.png")
+    # 4. A zero-byte placeholder filled later, in a subfolder.
+    (daemon.inbox / "sub").mkdir()
+    placeholder = daemon.inbox / "sub" / "filled.png"
+    placeholder.touch()
+    time.sleep(2.5)
+    page_png(elsewhere / "filled.png", "The placeholder was filled later.")
+    shutil.copyfile(elsewhere / "filled.png", placeholder)
+    writer.join()
+
+    done = daemon.wait_done(5, timeout=180)
+    assert sorted(Path(str(e["path"])).name for e in done) == [
+        "filled.png",
+        "moved.png",
+        "renamed.png",
+        "slow.png",
+        "waiting-at-start.png",
+    ]
+    assert all(e["outcome"] == "done" for e in done)
+    expected = {
+        "slow": "Written slowly by a scanner over SMB.",
+        "renamed": "Written under a temporary name first.",
+        "moved": "Moved in from another folder.",
+        "sub/filled": "The placeholder was filled later.",
+        "waiting-at-start": "This file was here before the start.",
+    }
+    for stem, line in expected.items():
+        text = (daemon.outbox / f"{stem}.txt").read_text(encoding="utf-8")
+        assert cer(text, line) < 0.05, (stem, text)
+    assert (daemon.outbox / "slow.png").read_bytes() == whole  # the complete file, moved
+    # The writer paused longer than stable_seconds: the end-marker check is what held it back.
+    waiting = [e for e in daemon.events() if e.get("event") == "file.waiting"]
+    assert any(str(e["path"]).endswith("slow.png") for e in waiting)
+    assert not (daemon.outbox / "renamed.png.part").exists()
+    assert not list(daemon.failed.rglob("*"))
+
+
+def test_a_bad_file_goes_to_failed_and_the_daemon_keeps_going(daemon_factory) -> None:
+    daemon = daemon_factory()
+    (daemon.inbox / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage\ntrailer\n%%EOF\n")
+    (daemon.inbox / "notes.docx").write_bytes(b"PK\x03\x04 a word document")
+    daemon.wait_done(2, timeout=60)
+    page_png(daemon.inbox / "good.png", "A good file after two bad ones.")
+    done = daemon.wait_done(3, timeout=60)
+    outcomes = {Path(str(e["path"])).name: e for e in done}
+    assert outcomes["broken.pdf"]["outcome"] == "failed"
+    assert outcomes["broken.pdf"]["reason"] == "corrupt"
+    assert outcomes["notes.docx"]["reason"] == "unsupported_format"
+    assert outcomes["good.png"]["outcome"] == "done"
+    for name, reason in (("broken", "corrupt"), ("notes", "unsupported_format")):
+        report = json.loads((daemon.failed / f"{name}.error.json").read_text())
+        assert report["reason"] == reason and report["stage"] == "inspect"
+        assert report["message"] and report["time"]
+    assert (daemon.failed / "broken.pdf").exists() and (daemon.failed / "notes.docx").exists()
+    assert daemon.proc.poll() is None
+
+
+def test_the_same_name_twice_never_overwrites_results(daemon_factory) -> None:
+    daemon = daemon_factory()
+    page_png(daemon.inbox / "a" / "scan.png", "The first scan of that name.")
+    daemon.wait_done(1, timeout=60)
+    page_png(daemon.inbox / "a" / "scan.png", "A second, different scan.")
+    daemon.wait_done(2, timeout=60)
+    first = (daemon.outbox / "a" / "scan.txt").read_text()
+    second = (daemon.outbox / "a" / "scan-2.txt").read_text()
+    assert "first scan" in first and "second" in second
+    assert sidecar(daemon, "a/scan-2.json")["source"]["name"] == "scan-2.png"  # type: ignore[index]
+    assert (daemon.outbox / "a" / "scan-2.png").exists()
+
+
+def test_low_confidence_pages_are_flagged(daemon_factory) -> None:
+    daemon = daemon_factory(watch_extra="[watch.ocr]\nlow_confidence = 99.9")
+    page_png(daemon.inbox / "doc.png", "Nothing reads at 99.9 percent confidence.")
+    daemon.wait_done(1, timeout=60)
+    data = sidecar(daemon, "doc.json")
+    assert data["flagged_pages"] == [1]
+    assert data["pages"][0]["low_confidence"] is True  # type: ignore[index]
+    assert 0 < float(data["confidence"]) < 99.9  # type: ignore[arg-type]
+
+
+def test_sigterm_stops_the_daemon_and_leaves_unfinished_work_in_the_inbox(
+    daemon_factory,
+) -> None:
+    daemon = daemon_factory()
+    shutil.copy(eval_path("pages", "ocrmypdf_cardinal.pdf"), daemon.inbox / "long.pdf")
+    daemon.wait_for(
+        lambda: any(e.get("event") == "document.started" for e in daemon.events()),
+        30,
+        "the document to start",
+    )
+    started = time.monotonic()
+    assert daemon.stop(timeout=60) == 0
+    assert time.monotonic() - started < 30
+    stopped = [e for e in daemon.events() if e.get("event") == "daemon.stopped"]
+    assert stopped
+    # Either it finished in time (results published) or it is still in the inbox: never lost.
+    in_inbox = (daemon.inbox / "long.pdf").exists()
+    in_outbox = (daemon.outbox / "long.pdf").exists() and (daemon.outbox / "long.json").exists()
+    assert in_inbox != in_outbox
+    assert not [p for p in daemon.outbox.rglob(".*")]
+
+
+@pytest.mark.parametrize("watch_extra", ["polling = true"])
+def test_polling_mode_for_network_mounts(daemon_factory, watch_extra: str) -> None:
+    daemon = daemon_factory(watch_extra=watch_extra)
+    page_png(daemon.inbox / "smb.png", "Seen by polling, as on an SMB mount.")
+    done = daemon.wait_done(1, timeout=60)
+    assert done[0]["outcome"] == "done"
