@@ -137,6 +137,23 @@ def test_a_bad_file_goes_to_failed_and_the_daemon_keeps_going(daemon_factory) ->
     assert daemon.proc.poll() is None
 
 
+def test_a_truncated_tiff_waits_then_fails_and_a_decoder_error_never_stops_the_daemon(
+    daemon_factory,
+) -> None:
+    daemon = daemon_factory(watch_extra="incomplete_seconds = 3")
+    whole = eval_path("pages", "tess_unlv_2page_multipage.tif").read_bytes()
+    # Pillow raises TypeError on this one (not one of its own errors).
+    (daemon.inbox / "cut.tif").write_bytes(whole[: int(len(whole) * 0.6)])
+    done = daemon.wait_done(1, timeout=60)
+    assert done[0]["outcome"] == "failed" and done[0]["reason"] == "not_ready"
+    waiting = [e for e in daemon.events() if e.get("event") == "file.waiting"]
+    assert any(str(e["path"]).endswith("cut.tif") for e in waiting)
+    report = json.loads((daemon.failed / "cut.error.json").read_text())
+    assert "TIFF cannot be decoded" in report["message"]
+    page_png(daemon.inbox / "after.png", "Still running after a broken TIFF.")
+    assert daemon.wait_done(2, timeout=60)[1]["outcome"] == "done"
+
+
 def test_the_same_name_twice_never_overwrites_results(daemon_factory) -> None:
     daemon = daemon_factory()
     page_png(daemon.inbox / "a" / "scan.png", "The first scan of that name.")

@@ -55,6 +55,14 @@ def test_a_file_cut_short_is_not_ready(tmp_path: Path, fmt: str) -> None:
         pages.inspect(half)
 
 
+def test_a_tiff_that_does_not_decode_is_not_ready_yet(tmp_path: Path) -> None:
+    whole = eval_path("pages", "tess_unlv_2page_multipage.tif").read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole[: int(len(whole) * 0.6)])
+    with pytest.raises(NotReady, match="TIFF cannot be decoded"):
+        pages.inspect(cut)
+
+
 def test_page_counts(tmp_path: Path) -> None:
     assert pages.inspect(make_pdf(tmp_path / "two.pdf", 2)).pages == 2
     tif = eval_path("pages", "tess_unlv_2page_multipage.tif")

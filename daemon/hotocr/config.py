@@ -111,6 +111,11 @@ class WatchConfig:
         "A file is read only after its size and mtime stayed the same this long.",
         minimum=0,
     )
+    incomplete_seconds: float = _opt(
+        120.0,
+        "A settled file that still looks cut short this long goes to failed/ as truncated.",
+        minimum=1,
+    )
     polling: bool = _opt(False, "Poll the folder instead of inotify (needed for SMB/NFS mounts).")
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def inspect(path: Path, *, max_pages: int = 0) -> SourceInfo:
             )
         pages = info.pages
     else:
-        pages = _count_frames(path)
+        pages = _count_frames(path, kind)
     if max_pages and pages > max_pages:
         raise TooLarge(f"{pages} pages; this folder accepts at most {max_pages} (ocr.max_pages)")
     return SourceInfo(path=path, kind=kind, pages=pages, sha256=digest, bytes=size)
@@ -132,9 +133,23 @@ def _open_image(path: Path) -> Image.Image:
         raise CorruptInput(f"Pillow cannot read the image: {exc}") from exc
 
 
-def _count_frames(path: Path) -> int:
-    with _open_image(path) as image:
-        return int(getattr(image, "n_frames", 1))
+#: What Pillow raises on damaged or truncated files besides its own errors.
+_DECODE_ERRORS = (OSError, EOFError, SyntaxError, ValueError, TypeError, IndexError, struct.error)
+
+
+def _count_frames(path: Path, kind: Kind) -> int:
+    try:
+        with _open_image(path) as image, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" noise
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return int(getattr(image, "n_frames", 1))
+    except _DECODE_ERRORS as exc:
+        if kind is Kind.TIFF:
+            # TIFF has no end marker: a writer that paused looks exactly like this.
+            raise NotReady(
+                f"the TIFF cannot be decoded (yet): {exc or type(exc).__name__}"
+            ) from exc
+        raise CorruptInput(f"cannot decode the image: {exc or type(exc).__name__}") from exc
 
 
 @dataclass(frozen=True)
@@ -150,12 +165,13 @@ def load_page(path: Path, kind: Kind, number: int, *, dpi: int, timeout: float) 
         return PageImage(poppler.render_page(path, number, dpi=dpi, timeout=timeout), dpi)
     try:
         with _open_image(path) as image, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.seek(number - 1)
             page = _to_8bit(image)
             page_dpi = _image_dpi(image)
-    except (OSError, EOFError, SyntaxError, ValueError) as exc:
-        raise CorruptInput(f"cannot decode page {number}: {exc}") from exc
+    except _DECODE_ERRORS as exc:
+        raise CorruptInput(f"cannot decode page {number}: {exc or type(exc).__name__}") from exc
     return PageImage(page, page_dpi)
 
 

@@ -30,10 +30,9 @@ from hotocr.worker import PageSettings
 
 #: How long the loop waits for pages before looking at the inboxes again.
 TICK_SECONDS = 0.2
-#: A settled file that still fails its completeness check is looked at again after this ...
+#: A settled file that still fails its completeness check is looked at again after this, and
+#: given up as truncated after ``incomplete_seconds`` (zero-byte placeholders never are).
 NOT_READY_RETRY_SECONDS = 5.0
-#: ... and given up as truncated after this long (zero-byte placeholders are never given up).
-NOT_READY_GIVE_UP_SECONDS = 600.0
 
 
 @dataclass
@@ -163,6 +162,11 @@ class Service:
         except (InputError, HotocrError, OSError) as exc:
             self._fail(folder, path, exc, stage="inspect", sha256=None)
             return
+        except Exception as exc:
+            # A bug or a decoder surprise fails this file, never the daemon.
+            log.exception("document.internal_error")
+            self._fail(folder, path, exc, stage="inspect", sha256=None)
+            return
         folder.incomplete_since.pop(path, None)
         self._busy.add(path)
         log.info("document.started", sha256=source.sha256, pages=source.pages)
@@ -172,13 +176,15 @@ class Service:
         now = time.monotonic()
         first = folder.incomplete_since.setdefault(path, now)
         empty = path.exists() and path.stat().st_size == 0
-        if not empty and now - first > NOT_READY_GIVE_UP_SECONDS:
+        if not empty and now - first > folder.config.incomplete_seconds:
             folder.incomplete_since.pop(path, None)
             self._fail(folder, path, exc, stage="inspect", sha256=None)
             return
         if first == now:
             self._log.info("file.waiting", path=str(path), reason=str(exc))
-        folder.tracker.defer(path, NOT_READY_RETRY_SECONDS)
+        folder.tracker.defer(
+            path, min(NOT_READY_RETRY_SECONDS, folder.config.incomplete_seconds / 2)
+        )
 
     def _publish(self, finished: Finished) -> None:
         folder: _Folder = finished.job.context
@@ -196,9 +202,9 @@ class Service:
             published = sidecars.publish_result(
                 result, original=path, folder=dest_dir, stem=stem, move_original=True
             )
-        except OSError as exc:
-            # Disk full, permissions: the original is still in the inbox; try again later.
-            self._log.error("document.publish_failed", path=str(path), error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - disk full, permissions, a bug
+            # The original is still in the inbox: it is processed again later, not lost.
+            self._log.exception("document.publish_failed", path=str(path), error=str(exc))
             folder.tracker.defer(path, NOT_READY_RETRY_SECONDS * 6)
             return
         self._log.info(
