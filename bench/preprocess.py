@@ -26,13 +26,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import EVAL, OUT, machine
-from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
-
 from hotocr import pages
 from hotocr.preprocess import preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.recognize import recognize
+from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 STEPS = ("deskew", "remove_background", "contrast", "despeckle", "binarize")
 DEFAULT = ("deskew", "remove_background", "contrast")

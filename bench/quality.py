@@ -22,10 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import OUT, cer, eval_items, machine
-from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
-
 from hotocr import config, pages
 from hotocr.worker import PageSettings, PageTask, init_worker, process_page
+from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 CONDITIONS = {
     "plain": {"steps": (), "auto_rotate": False},
