@@ -135,6 +135,8 @@ def test_a_bad_file_goes_to_failed_and_the_daemon_keeps_going(daemon_factory) ->
         assert report["message"] and report["time"]
     assert (daemon.failed / "broken.pdf").exists() and (daemon.failed / "notes.docx").exists()
     assert daemon.proc.poll() is None
+    backend = [e for e in daemon.events() if e.get("event") == "preprocess.backend"]
+    assert backend and backend[0]["backend"] in ("cpu", "gpu") and backend[0]["why"]
 
 
 def test_a_truncated_tiff_waits_then_fails_and_a_decoder_error_never_stops_the_daemon(

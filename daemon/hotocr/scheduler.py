@@ -20,7 +20,14 @@ from hotocr._exec import tesseract
 from hotocr.errors import HotocrError
 from hotocr.pages import SourceInfo
 from hotocr.sidecars import DocumentResult
-from hotocr.worker import PageResult, PageSettings, PageTask, init_worker, process_page
+from hotocr.worker import (
+    PageResult,
+    PageSettings,
+    PageTask,
+    describe_backend,
+    init_worker,
+    process_page,
+)
 
 #: A document whose pages killed a worker process this many times is given up.
 MAX_WORKER_CRASHES = 2
@@ -74,6 +81,10 @@ class PageScheduler:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
         )
+
+    def describe_backend(self, kind: str, device: int) -> tuple[str, str]:
+        """Which preprocessing backend a worker selects for ``kind``, and why."""
+        return self._pool.submit(describe_backend, kind, device).result(timeout=120)
 
     def submit(self, job: DocumentJob) -> None:
         self._jobs.append(job)

@@ -22,7 +22,6 @@ from hotocr._exec import tesseract
 from hotocr.config import Config, WatchConfig
 from hotocr.errors import HotocrError, InputError, NotReady
 from hotocr.logs import get_logger
-from hotocr.preprocess import select_backend
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
 from hotocr.watching import FolderWatcher, scan
@@ -67,13 +66,13 @@ class Service:
 
     def run(self) -> int:
         self._prepare_folders()
-        for name in ("auto", "gpu"):
-            if any(f.config.preprocess.backend == name for f in self._folders):
-                choice = select_backend(name, self._folders[0].config.preprocess.device)
-                self._log.info("preprocess.backend", backend=choice.backend.name, why=choice.reason)
-                break
         workers = self._config.effective_workers()
         scheduler = PageScheduler(workers)
+        for kind, device in sorted(
+            {(f.settings.backend, f.settings.device) for f in self._folders}
+        ):
+            name, why = scheduler.describe_backend(kind, device)
+            self._log.info("preprocess.backend", configured=kind, backend=name, why=why)
         self._install_signals()
         for folder in self._folders:
             watcher = FolderWatcher(
@@ -193,7 +192,15 @@ class Service:
         self._busy.discard(path)
         if finished.error is not None or finished.result is None:
             error = finished.error or RuntimeError("no result")
-            self._fail(folder, path, error, stage="recognize", sha256=source.sha256)
+            self._fail(
+                folder,
+                path,
+                error,
+                stage="recognize",
+                sha256=source.sha256,
+                pages=source.pages,
+                seconds=time.monotonic() - finished.job.started,
+            )
             return
         result = finished.result
         dest_dir = folder.config.outbox / path.parent.relative_to(folder.config.inbox)
@@ -227,6 +234,8 @@ class Service:
         *,
         stage: str,
         sha256: str | None,
+        pages: int | None = None,
+        seconds: float = 0.0,
     ) -> None:
         rel = path.parent.relative_to(folder.config.inbox)
         try:
@@ -248,6 +257,8 @@ class Service:
             path=str(path),
             failed_as=str(dest),
             sha256=sha256,
+            pages=pages,
+            seconds=round(seconds, 3),
             reason=reason,
             stage=stage,
             error=str(exc),

@@ -110,6 +110,15 @@ def backend_for(settings: PageSettings) -> BackendChoice:
     return _BACKENDS[key]
 
 
+def describe_backend(kind: str, device: int) -> tuple[str, str]:
+    """Select (and warm) this worker's backend; report which and why, for the daemon's log.
+
+    Run in a worker so that the daemon's own process never imports CuPy or touches CUDA.
+    """
+    choice = backend_for(PageSettings(("eng",), (), kind, device, 3, 300, 60.0, False, 0.0, False))
+    return choice.backend.name, choice.reason
+
+
 def process_page(task: PageTask) -> PageResult:
     start = time.perf_counter()
     settings = task.settings
