@@ -4,6 +4,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from hotocr import sidecars
 from hotocr.errors import EncryptedInput
 from hotocr.pages import Kind, SourceInfo
@@ -116,3 +118,15 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     sidecars.write_atomic(target, b"two")
     assert target.read_bytes() == b"two"
     assert os.listdir(target.parent) == ["b.json"]
+
+
+def test_move_across_filesystems_copies_then_removes(tmp_path: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
+    src = shm / f"hotocr-test-{os.getpid()}"
+    src.write_bytes(b"scan bytes")
+    dest = tmp_path / "out" / "scan.pdf"
+    sidecars.move_atomic(src, dest)
+    assert dest.read_bytes() == b"scan bytes" and not src.exists()
+    assert [p.name for p in dest.parent.iterdir()] == ["scan.pdf"]

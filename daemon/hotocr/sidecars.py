@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,23 +143,30 @@ def process_umask() -> int:
     return 0o022
 
 
+@contextlib.contextmanager
+def _replacing(dest: Path) -> Iterator[tuple[int, str]]:
+    """A temporary file beside ``dest``: renamed over it on success, removed on failure."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        yield fd, tmp
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(dest.parent)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary name in the same folder, fsync, rename, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    with _replacing(path) as (fd, _tmp):
         # mkstemp creates 0600; sidecars get the permissions any new file would get.
         os.fchmod(fd, 0o666 & ~process_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def move_atomic(src: Path, dest: Path) -> None:
@@ -170,18 +177,13 @@ def move_atomic(src: Path, dest: Path) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:  # another filesystem: copy, then remove the source
             raise
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.close(fd)
-        try:
+        with _replacing(dest) as (fd, tmp):
+            os.close(fd)
             shutil.copy2(src, tmp)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         os.unlink(src)
+        return
     _fsync_dir(dest.parent)
 
 
