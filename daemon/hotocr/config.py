@@ -96,6 +96,12 @@ class CorrectionConfig:
     enabled: bool = _opt(
         True, "Correct typical OCR misreadings; the JSON sidecar keeps the raw text too."
     )
+    dictionary: Path | None = _opt(
+        None, 'Word list (one per line: names, product terms) never changed; "" = none.'
+    )
+    rules: Path | None = _opt(
+        None, "Exact replacements, one 'printed -> meant' per line; \"\" = none."
+    )
 
 
 @dataclass(frozen=True)
@@ -322,6 +328,10 @@ class _Context:
             if choices and value not in choices:
                 raise bad("must be one of " + ", ".join(repr(c) for c in choices))
             return value
+        if hint == Path | None:
+            if value == "":
+                return None
+            hint = Path
         if hint is Path:
             if not isinstance(value, str) or not value:
                 raise bad("must be a non-empty path string")
@@ -346,6 +356,8 @@ def _show(value: Any) -> str:
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, Path):
         value = str(value)
+    if value is None:
+        value = ""
     if isinstance(value, dict):
         return "{...}"
     return tomli_w.dumps({"v": value})[4:].strip()

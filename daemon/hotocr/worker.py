@@ -43,6 +43,8 @@ class PageSettings:
     auto_rotate: bool
     low_confidence: float
     correction: bool
+    dictionary: Path | None = None
+    rules: Path | None = None
 
     @classmethod
     def from_watch(
@@ -59,6 +61,8 @@ class PageSettings:
             auto_rotate=watch.ocr.auto_rotate,
             low_confidence=watch.ocr.low_confidence,
             correction=watch.correction.enabled,
+            dictionary=watch.correction.dictionary,
+            rules=watch.correction.rules,
         )
 
     @property
@@ -91,6 +95,14 @@ class PageResult:
     corrections: tuple[Correction, ...] = ()
     #: Why the page has no text, when something went wrong with it alone (e.g. a timeout).
     error: str | None = None
+
+
+def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
+    """Tesseract's confidence per word text (the lowest, where a word occurs twice)."""
+    out: dict[str, float] = {}
+    for word in words:
+        out[word.text] = min(word.confidence, out.get(word.text, 100.0))
+    return out
 
 
 def init_worker() -> None:
@@ -145,7 +157,14 @@ def process_page(task: PageTask) -> PageResult:
                 backend=backend.name,
                 error=str(exc),
             )
-    corrected = correct_text(rec.text, languages=settings.languages, enabled=settings.correction)
+    corrected = correct_text(
+        rec.text,
+        languages=settings.languages,
+        enabled=settings.correction,
+        confidences=word_confidences(rec.words),
+        dictionary=settings.dictionary,
+        rules=settings.rules,
+    )
     return PageResult(
         number=task.number,
         text=corrected.text,

@@ -1,13 +1,57 @@
-"""Post-OCR correction.
+"""Post-OCR correction that fixes misreadings and leaves correct text alone.
 
-For now a pass-through: the corrector itself (confusion model, word frequencies, protected
-tokens) is its own piece of work. The sidecar already keeps ``raw_text`` beside ``text`` and a
-list of corrections, so adding it changes no format.
+A token is changed only when all of these hold: it is not inside a protected span (numbers,
+dates, amounts, IBANs, e-mails, URLs, codes, acronyms); it is not a known word, a word the
+document itself uses twice, a user-dictionary word, or (capitalised mid-sentence) a name; and a
+reading reachable through typical OCR confusions is far more frequent in the page's languages
+than what was printed. Tesseract's own confidence gates alphabetic tokens: a word it was sure of
+is kept. Text in scripts other than Latin (Chinese, Japanese, Korean, ...) passes through.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from hotocr.correct import model
+
+#: Tesseract language -> wordfreq language.
+WORDFREQ_LANGUAGES = {"eng": "en", "deu": "de", "nld": "nl", "fra": "fr", "ita": "it", "spa": "es"}
+#: Alphabetic tokens at least this frequent (Zipf) are real words and kept as printed.
+KNOWN_WORD = 2.0
+#: A replacement must be at least this frequent ...
+MIN_CANDIDATE = 3.0
+#: ... and, for an alphabetic token, beat the printed word by this much.
+MIN_GAIN = 2.5
+#: Tesseract confidence at or above which an alphabetic word is trusted as printed.
+TRUSTED_CONFIDENCE = 90.0
+#: A token starting with a digit (``1s``, ``5m``) is a unit or a code unless it misreads one of
+#: the most frequent words of the language.
+DIGIT_LEADING_MIN = 6.0
+
+# Latin-script word characters plus the symbols OCR puts in place of letters.
+_TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F0-9@$|]+")
+_PROTECTED = re.compile(
+    "|".join(
+        (
+            r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
+            r"(?:https?://|www\.)\S+",  # URL
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",  # IBAN
+            r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b",  # dates
+            r"[€$£¥]\s?\d[\d.,']*|\d[\d.,']*\s?(?:%|€|EUR|USD|CHF|GBP)",  # amounts
+            r"\b\w*\d\w*(?:[-/]\w+)+\b",  # codes with digits and hyphens: INV-2024-07
+            r"\b(?=\w*\d\w*\d)\w+\b",  # two or more digits: 2024, B12, X500, 10kg
+            r"\b[A-Z]{2,}\b",  # acronyms: VAT, IBAN, GmbH is mixed and not matched here
+            r"\b\d+(?:st|nd|rd|th|e|er|ère|ème|te|de)\b",  # ordinals
+        )
+    )
+)
+_SENTENCE_END = frozenset(".!?:\n\f")
 
 
 @dataclass(frozen=True)
@@ -24,7 +68,213 @@ class Corrected:
     corrections: tuple[Correction, ...]
 
 
-def correct_text(raw_text: str, *, languages: tuple[str, ...], enabled: bool) -> Corrected:
-    """The corrected page text; unchanged until the corrector lands (see module docstring)."""
-    del languages, enabled
-    return Corrected(text=raw_text, corrections=())
+class Lexicon:
+    """Word frequencies (Zipf scale) of the page's languages, from wordfreq's bundled lists."""
+
+    def __init__(self, languages: Iterable[str], extra_words: Iterable[str] = ()) -> None:
+        import wordfreq  # noqa: PLC0415 - 60 MB of lists, loaded only where correction runs
+
+        codes = [WORDFREQ_LANGUAGES[lang] for lang in languages if lang in WORDFREQ_LANGUAGES]
+        self.languages = tuple(codes)
+        self._freq: dict[str, float] = {}
+        self._accented: dict[str, tuple[str, float]] = {}
+        for code in codes:
+            for word, freq in wordfreq.get_frequency_dict(code, wordlist="best").items():
+                zipf = math.log10(freq * 1e9) if freq > 0 else 0.0
+                if zipf > self._freq.get(word, 0.0):
+                    self._freq[word] = zipf
+                if zipf >= MIN_CANDIDATE and not word.isascii():
+                    plain = model.strip_diacritics(word)
+                    if plain != word and zipf > self._accented.get(plain, ("", 0.0))[1]:
+                        self._accented[plain] = (word, zipf)
+        self._user = {w.lower() for w in extra_words}
+        for word in self._user:
+            self._freq[word] = max(self._freq.get(word, 0.0), 5.0)
+
+    def zipf(self, word: str) -> float:
+        return self._freq.get(word, 0.0)
+
+    def accented(self, word: str) -> tuple[str, float] | None:
+        """The far more frequent accented spelling of ``word`` (``fur`` -> ``für``), if any."""
+        return self._accented.get(word)
+
+    def is_user_word(self, word: str) -> bool:
+        return word in self._user
+
+
+@cache
+def _lexicon(languages: tuple[str, ...], dictionary: Path | None) -> Lexicon:
+    return Lexicon(languages, read_word_list(dictionary) if dictionary else ())
+
+
+def read_word_list(path: Path) -> list[str]:
+    """One word per line; blank lines and ``#`` comments ignored."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def read_rules(path: Path) -> dict[str, str]:
+    """Exact token replacements, one ``printed -> meant`` per line."""
+    rules = {}
+    for line in read_word_list(path):
+        printed, sep, meant = line.partition("->")
+        if not sep or not printed.strip() or not meant.strip():
+            raise ValueError(f"{path}: expected 'printed -> meant', got {line!r}")
+        rules[printed.strip()] = meant.strip()
+    return rules
+
+
+class Corrector:
+    def __init__(self, lexicon: Lexicon, rules: Mapping[str, str] | None = None) -> None:
+        self._lex = lexicon
+        self._rules = dict(rules or {})
+
+    def correct(self, text: str, confidences: Mapping[str, float] | None = None) -> Corrected:
+        """``text`` with misreadings fixed; every character not in a correction is kept."""
+        if not self._lex.languages and not self._rules:
+            return Corrected(text, ())
+        protected = [m.span() for m in _PROTECTED.finditer(text)]
+        tokens = [m for m in _TOKEN.finditer(text) if not _inside(m.span(), protected)]
+        vocabulary = Counter(m.group().lower() for m in tokens if m.group().isalpha())
+        fixes: dict[int, str] = {}
+        for i, match in enumerate(tokens):
+            fixed = self._fix_token(text, match, vocabulary, confidences)
+            if fixed is not None:
+                fixes[i] = fixed
+        self._fix_lone_symbols(text, tokens, fixes)
+        return _apply(text, tokens, fixes)
+
+    def _fix_token(
+        self,
+        text: str,
+        match: re.Match[str],
+        vocabulary: Counter[str],
+        confidences: Mapping[str, float] | None,
+    ) -> str | None:
+        token = match.group()
+        if token in self._rules:
+            return self._rules[token]
+        if len(token) < 2 or not any(c.isalpha() for c in token):
+            return None
+        low = token.lower()
+        suspicious = any(c in model.NON_LETTERS for c in token)
+        if not suspicious and self._trusted(text, match, vocabulary, confidences):
+            return None
+        raw_zipf = self._lex.zipf(low)
+        if not suspicious and raw_zipf >= KNOWN_WORD:
+            return self._restore_accent(token, low, raw_zipf)
+        best, best_score = None, -math.inf
+        for word, edits in model.candidates(token).items():
+            zipf = self._lex.zipf(word)
+            if edits == 0 or zipf < MIN_CANDIDATE:
+                continue
+            score = zipf - model.EDIT_COST * edits
+            if score > best_score:
+                best, best_score = word, score
+        if best is None:
+            return self._restore_accent(token, low, raw_zipf)
+        if token[0].isdigit() and self._lex.zipf(best) < DIGIT_LEADING_MIN:
+            return None
+        if not suspicious and self._lex.zipf(best) - raw_zipf < MIN_GAIN:
+            return None
+        return _with_case(token, best, _sentence_start(text, match.start()))
+
+    def _trusted(
+        self,
+        text: str,
+        match: re.Match[str],
+        vocabulary: Counter[str],
+        confidences: Mapping[str, float] | None,
+    ) -> bool:
+        """An all-letter token that is kept as printed, whatever the frequencies say."""
+        token = match.group()
+        low = token.lower()
+        return (
+            self._lex.is_user_word(low)
+            or vocabulary[low] >= 2  # the document's own word: a name, a term
+            or (token[0].isupper() and not _sentence_start(text, match.start()))  # a name
+            or (confidences is not None and confidences.get(token, 0.0) >= TRUSTED_CONFIDENCE)
+        )
+
+    def _restore_accent(self, token: str, low: str, raw_zipf: float) -> str | None:
+        found = self._lex.accented(low)
+        if found and found[1] - raw_zipf >= 2.0 and token.isalpha():
+            return _with_case(token, found[0], sentence_start=False)
+        return None
+
+    def _fix_lone_symbols(
+        self, text: str, tokens: list[re.Match[str]], fixes: dict[int, str]
+    ) -> None:
+        """``1s 4 s@mple``: a lone ``4`` or ``@`` between two misread words is the word "a"."""
+        for i, match in enumerate(tokens):
+            token = match.group()
+            if len(token) != 1 or token not in model.SINGLE or i in fixes:
+                continue
+            if i - 1 not in fixes or i + 1 not in fixes:
+                continue
+            if not _same_line(text, tokens[i - 1], match, tokens[i + 1]):
+                continue
+            readings = [c for c in model.SINGLE[token] if self._lex.zipf(c) >= MIN_CANDIDATE]
+            if readings:
+                best = max(readings, key=self._lex.zipf)
+                fixes[i] = _with_case(token, best, _sentence_start(text, match.start()))
+
+
+def _inside(span: tuple[int, int], protected: list[tuple[int, int]]) -> bool:
+    return any(start < span[1] and span[0] < end for start, end in protected)
+
+
+def _sentence_start(text: str, offset: int) -> bool:
+    i = offset - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def _same_line(text: str, first: re.Match[str], *rest: re.Match[str]) -> bool:
+    return "\n" not in text[first.start() : rest[-1].end()]
+
+
+def _with_case(printed: str, word: str, sentence_start: bool) -> str:
+    letters = [c for c in printed if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return word.upper()
+    if printed[0].isupper() or (sentence_start and not printed[0].isalpha()):
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _apply(text: str, tokens: list[re.Match[str]], fixes: dict[int, str]) -> Corrected:
+    out: list[str] = []
+    corrections: list[Correction] = []
+    pos = 0
+    for i in sorted(fixes):
+        match = tokens[i]
+        start, end = match.span()
+        # A run of spaces after a corrected token is OCR noise too: keep one.
+        while end + 1 < len(text) and text[end] == " " and text[end + 1] == " ":
+            end += 1
+        out.append(text[pos:start])
+        out.append(fixes[i])
+        corrections.append(Correction(raw=text[start:end], fixed=fixes[i], offset=start))
+        pos = end
+    out.append(text[pos:])
+    return Corrected("".join(out), tuple(corrections))
+
+
+def correct_text(
+    raw_text: str,
+    *,
+    languages: tuple[str, ...],
+    enabled: bool,
+    confidences: Mapping[str, float] | None = None,
+    dictionary: Path | None = None,
+    rules: Path | None = None,
+) -> Corrected:
+    """The corrected page text, with the corrector for these languages loaded once per process."""
+    if not enabled:
+        return Corrected(raw_text, ())
+    corrector = Corrector(
+        _lexicon(tuple(languages), dictionary), read_rules(rules) if rules else None
+    )
+    return corrector.correct(raw_text, confidences)
