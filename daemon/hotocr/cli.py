@@ -1,4 +1,4 @@
-"""Command line: ``hotocr run | process | init-config | check``.
+"""Command line: ``hotocr run | process | correct | init-config | check``.
 
 Exit codes follow the exception hierarchy: 0 success, 1 a document failed, 2 bad config or
 usage, 3 a missing external program or language.
@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", type=Path, default=None, help="default: stdout")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_init_config)
+
+    fix = sub.add_parser("correct", help="correct OCR misreadings: a filter, stdin to stdout")
+    fix.add_argument("--lang", default="eng", help="languages, e.g. eng or deu+eng")
+    fix.add_argument("--dictionary", type=Path, help="words never changed, one per line")
+    fix.add_argument("--rules", type=Path, help="'printed -> meant' replacements, one per line")
+    fix.add_argument("--report", action="store_true", help="list the corrections on stderr")
+    fix.set_defaults(func=cmd_correct)
 
     check = sub.add_parser("check", help="validate the config and the installed programs")
     with_config(check)
@@ -200,6 +207,23 @@ class _Progress:
             if self._done == self._total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    from hotocr.correct import correct_text  # noqa: PLC0415
+
+    result = correct_text(
+        sys.stdin.read(),
+        languages=tuple(args.lang.split("+")),
+        enabled=True,
+        dictionary=args.dictionary,
+        rules=args.rules,
+    )
+    sys.stdout.write(result.text)
+    if args.report:
+        for c in result.corrections:
+            print(f"{c.offset}\t{c.raw!r} -> {c.fixed!r}", file=sys.stderr)
+    return 0
 
 
 def cmd_init_config(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ is kept. Text in scripts other than Latin (Chinese, Japanese, Korean, ...) passe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -28,8 +29,13 @@ KNOWN_WORD = 2.0
 MIN_CANDIDATE = 3.0
 #: ... and, for an alphabetic token, beat the printed word by this much.
 MIN_GAIN = 2.5
-#: Tesseract confidence at or above which an alphabetic word is trusted as printed.
-TRUSTED_CONFIDENCE = 90.0
+#: Tesseract confidence at or above which an alphabetic word is trusted as printed (real
+#: misreadings such as Fraktur's "fie" for "sie" come with confidences up to 93).
+TRUSTED_CONFIDENCE = 95.0
+#: Languages that capitalise every noun: a capital letter mid-sentence is no sign of a name
+#: there, so such words may be corrected, with a larger margin.
+NOUN_CAPITALISING = frozenset({"de"})
+NOUN_MIN_GAIN = 3.5
 #: A token starting with a digit (``1s``, ``5m``) is a unit or a code unless it misreads one of
 #: the most frequent words of the language.
 DIGIT_LEADING_MIN = 6.0
@@ -46,6 +52,7 @@ _PROTECTED = re.compile(
             r"[€$£¥]\s?\d[\d.,']*|\d[\d.,']*\s?(?:%|€|EUR|USD|CHF|GBP)",  # amounts
             r"\b\w*\d\w*(?:[-/]\w+)+\b",  # codes with digits and hyphens: INV-2024-07
             r"\b(?=\w*\d\w*\d)\w+\b",  # two or more digits: 2024, B12, X500, 10kg
+            r"\b[A-Z]{1,2}\d{1,2}\b|\b\d[A-Z]{1,2}\b",  # short codes: A4, B2, 3M, F1
             r"\b[A-Z]{2,}\b",  # acronyms: VAT, IBAN, GmbH is mixed and not matched here
             r"\b\d+(?:st|nd|rd|th|e|er|ère|ème|te|de)\b",  # ordinals
         )
@@ -87,6 +94,7 @@ class Lexicon:
                     plain = model.strip_diacritics(word)
                     if plain != word and zipf > self._accented.get(plain, ("", 0.0))[1]:
                         self._accented[plain] = (word, zipf)
+        self.capitalises_nouns = bool(NOUN_CAPITALISING & set(codes))
         self._user = {w.lower() for w in extra_words}
         for word in self._user:
             self._freq[word] = max(self._freq.get(word, 0.0), 5.0)
@@ -157,7 +165,7 @@ class Corrector:
         if len(token) < 2 or not any(c.isalpha() for c in token):
             return None
         low = token.lower()
-        suspicious = any(c in model.NON_LETTERS for c in token)
+        suspicious = any(c in model.NON_LETTERS for c in token) or _odd_capital(token)
         if not suspicious and self._trusted(text, match, vocabulary, confidences):
             return None
         raw_zipf = self._lex.zipf(low)
@@ -166,7 +174,8 @@ class Corrector:
         best, best_score = None, -math.inf
         for word, edits in model.candidates(token).items():
             zipf = self._lex.zipf(word)
-            if edits == 0 or zipf < MIN_CANDIDATE:
+            # The printed word itself is no correction, unless only its odd capital was wrong.
+            if (word == low and not suspicious) or zipf < MIN_CANDIDATE:
                 continue
             score = zipf - model.EDIT_COST * edits
             if score > best_score:
@@ -175,7 +184,10 @@ class Corrector:
             return self._restore_accent(token, low, raw_zipf)
         if token[0].isdigit() and self._lex.zipf(best) < DIGIT_LEADING_MIN:
             return None
-        if not suspicious and self._lex.zipf(best) - raw_zipf < MIN_GAIN:
+        needed = MIN_GAIN
+        if token[0].isupper() and not _sentence_start(text, match.start()):
+            needed = NOUN_MIN_GAIN  # a German noun, or a name
+        if not suspicious and self._lex.zipf(best) - raw_zipf < needed:
             return None
         return _with_case(token, best, _sentence_start(text, match.start()))
 
@@ -192,7 +204,11 @@ class Corrector:
         return (
             self._lex.is_user_word(low)
             or vocabulary[low] >= 2  # the document's own word: a name, a term
-            or (token[0].isupper() and not _sentence_start(text, match.start()))  # a name
+            or (
+                token[0].isupper()
+                and not self._lex.capitalises_nouns
+                and not _sentence_start(text, match.start())
+            )  # a name
             or (confidences is not None and confidences.get(token, 0.0) >= TRUSTED_CONFIDENCE)
         )
 
@@ -218,6 +234,12 @@ class Corrector:
             if readings:
                 best = max(readings, key=self._lex.zipf)
                 fixes[i] = _with_case(token, best, _sentence_start(text, match.start()))
+
+
+def _odd_capital(token: str) -> bool:
+    """``typOs``: a capital O or I after a small letter is a misread o, l or i, not camel case
+    (``GmbH``, ``iPhone`` and ``McDonald`` have other capitals and are left alone)."""
+    return any(a.islower() and b in "OI" for a, b in itertools.pairwise(token))
 
 
 def _inside(span: tuple[int, int], protected: list[tuple[int, int]]) -> bool:

@@ -24,6 +24,9 @@ SINGLE: dict[str, tuple[str, ...]] = {
     "c": ("e",),
     "e": ("c",),
     "b": ("h",),
+    "n": ("u",),
+    "u": ("n",),
+    "f": ("s", "k"),  # Fraktur: the long s and k are read as f
 }
 #: Characters that are never letters: a token holding one is certainly misread (or a code).
 NON_LETTERS = frozenset("0145@$|")

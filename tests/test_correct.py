@@ -1,0 +1,135 @@
+"""Post-OCR correction: fix confusions, never damage correct text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotocr import OcrEngine
+from hotocr.correct import correct_text
+
+from .conftest import eval_path, render_page
+
+
+def fix(text: str, *langs: str, **kw: object) -> str:
+    return correct_text(text, languages=langs or ("eng",), enabled=True, **kw).text  # type: ignore[arg-type]
+
+
+def test_the_sample_sentence_comes_out_exactly_right() -> None:
+    result = correct_text("Th1s 1s 4  s@mple w1th typ0s.", languages=("eng",), enabled=True)
+    assert result.text == "This is a sample with typos."
+    assert [(c.raw, c.fixed, c.offset) for c in result.corrections] == [
+        ("Th1s", "This", 0),
+        ("1s", "is", 5),
+        ("4 ", "a", 8),
+        ("s@mple", "sample", 11),
+        ("w1th", "with", 18),
+        ("typ0s", "typos", 23),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoice INV-2024-0117 of 12.03.2024: EUR 1.234,56, due 2024-04-30.",
+        "Pay to DE89 3704 0044 0532 0130 00 or NL91 ABNA 0417 1643 00, ref 7731-A.",
+        "Mail jan.de.vries@example.com or see https://example.com/a1b2 and www.example.org.",
+        "VAT 21% on 3 items; ABN AMRO; 1st floor, Room B12, order 4x, size A4, 10kg.",
+        "Dear Mr. Hoekstra and Ms. Wojciechowska, thank you for your letter.",
+        "Buy 4 apples and 1 pear.",
+    ],
+)
+def test_protected_tokens_and_names_are_never_changed(text: str) -> None:
+    assert fix(text) == text
+
+
+def test_whitespace_and_punctuation_are_preserved() -> None:
+    text = "Line one,\n\n  indented\tline\ftwo w1th tabs.\n"
+    assert fix(text) == "Line one,\n\n  indented\tline\ftwo with tabs.\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fixed", "langs"),
+    [
+        ("the rnodern system", "the modern system", ("eng",)),
+        ("HELL0 W0RLD", "HELLO WORLD", ("eng",)),
+        ("wir danken fur Ihre Hilfe", "wir danken für Ihre Hilfe", ("deu",)),
+        ("die Vereinignng der Arbeiter", "die Vereinigung der Arbeiter", ("deu",)),
+        ("het 1s een m0oi huis", "het is een mooi huis", ("nld",)),
+        ("c'est tr0p cher", "c'est trop cher", ("fra",)),
+    ],
+)
+def test_typical_confusions_are_fixed_case_aware(
+    raw: str, fixed: str, langs: tuple[str, ...]
+) -> None:
+    assert fix(raw, *langs) == fixed
+
+
+def test_a_word_the_document_repeats_is_kept() -> None:
+    text = "The xylotron is calibrated. Each xylotron reading is logged."
+    assert fix(text) == text
+
+
+def test_tesseract_confidence_gates_alphabetic_words() -> None:
+    assert fix("the rnodern system") == "the modern system"
+    assert fix("the rnodern system", confidences={"rnodern": 97.0}) == "the rnodern system"
+
+
+def test_user_dictionary_and_rules(tmp_path: Path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("# product names\nrnodex\n")
+    rules = tmp_path / "rules.txt"
+    rules.write_text("Acme1nc -> AcmeInc\n")
+    text = "the rnodex unit from Acme1nc"
+    assert fix(text, dictionary=words, rules=rules) == "the rnodex unit from AcmeInc"
+
+
+def test_cjk_text_passes_through_untouched() -> None:
+    text = "房屋租赁合同\n甲方：北京市朝阳区 编号 HT-2024-001"
+    assert fix(text, "chi_sim") == text
+
+
+def test_disabled_correction_changes_nothing() -> None:
+    raw = "Th1s 1s"
+    assert correct_text(raw, languages=("eng",), enabled=False).text == raw
+
+
+def test_ground_truth_texts_are_left_alone() -> None:
+    """Do no harm on correct text: at most 0.1% of tokens changed (bench/correction.py)."""
+    total = changed = 0
+    for name, langs in (
+        ("tess_unlv_2page_multipage", ("eng",)),
+        ("gtst_bebel_frau_1879_0146", ("deu",)),
+    ):
+        text = eval_path("gt", f"{name}.gt.txt").read_text(encoding="utf-8")
+        result = correct_text(text, languages=langs, enabled=True)
+        total += len(text.split())
+        changed += len(result.corrections)
+    assert changed / total <= 0.001
+
+
+def test_the_filter_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "hotocr", "correct", "--lang", "eng"],
+        input="Th1s 1s 4  s@mple w1th typ0s.\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == "This is a sample with typos.\n"
+
+
+def test_python_api_recognize_then_postprocess(tmp_path: Path) -> None:
+    page = tmp_path / "page.png"
+    render_page(("Th1s 1s 4 s@mple w1th typ0s.",), height=400).save(page, dpi=(300, 300))
+    engine = OcrEngine(languages=["eng"])
+    engine.load_image(page)
+    raw = engine.recognize()
+    assert len(raw.pages) == 1 and raw.confidence > 0
+    assert "s@mple" in raw.text or "sample" not in raw.text  # Tesseract reads what is printed
+    fixed = engine.run_postprocessor(raw)
+    assert fixed.text.strip() == "This is a sample with typos."
+    assert fixed.pages[0].corrections
