@@ -32,6 +32,7 @@ bench: .stamp-venv .stamp-test-deps
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/preprocess.py
 	$(BIN)/python bench/deskew.py
+	$(BIN)/python bench/correction.py
 
 # System packages: installed only when one is missing (dpkg -s is fast), so a
 # second run does not touch apt at all.
