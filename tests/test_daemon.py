@@ -207,3 +207,17 @@ def test_polling_mode_for_network_mounts(daemon_factory, watch_extra: str) -> No
     page_png(daemon.inbox / "smb.png", "Seen by polling, as on an SMB mount.")
     done = daemon.wait_done(1, timeout=60)
     assert done[0]["outcome"] == "done"
+
+
+def test_sidecar_keeps_raw_text_corrected_text_and_corrections(daemon_factory) -> None:
+    daemon = daemon_factory()
+    page_png(daemon.inbox / "typos.png", "Th1s 1s 4 s@mple w1th typ0s.", "Invoice INV-2024-0117.")
+    daemon.wait_done(1, timeout=60)
+    page = sidecar(daemon, "typos.json")["pages"][0]  # type: ignore[index]
+    assert "This is a sample with typos." in page["text"]
+    assert "INV-2024-0117" in page["text"]
+    assert page["raw_text"] != page["text"]
+    for c in page["corrections"]:
+        assert page["raw_text"][c["offset"] : c["offset"] + len(c["raw"])] == c["raw"]
+        assert c["page"] == 1
+    assert "This is a sample with typos." in (daemon.outbox / "typos.txt").read_text()
