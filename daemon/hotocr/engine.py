@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hotocr import config, pages
 from hotocr.correct import Correction, correct_text
+from hotocr.recognize import mean_confidence
 from hotocr.worker import PageResult, PageSettings, PageTask, process_page, word_confidences
 
 
@@ -88,6 +89,5 @@ class OcrEngine:
 
 
 def _result(pages_: list[OcrPage]) -> OcrResult:
-    words = [w.confidence for p in pages_ for w in p.detail.words]
-    confidence = round(sum(words) / len(words), 2) if words else 0.0
+    confidence = mean_confidence(w for p in pages_ for w in p.detail.words)
     return OcrResult("\f".join(p.text for p in pages_), confidence, tuple(pages_))

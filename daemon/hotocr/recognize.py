@@ -7,6 +7,7 @@ for in a second call, which would double the cost of the page.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,13 @@ def from_tsv(data: dict[str, list[str]]) -> Recognition:
         if brk:
             out.append("")
         out.append(join_words(line))
-    mean = sum(w.confidence for w in words) / len(words) if words else 0.0
-    return Recognition(text="\n".join(out), confidence=round(mean, 2), words=tuple(words))
+    return Recognition(text="\n".join(out), confidence=mean_confidence(words), words=tuple(words))
+
+
+def mean_confidence(words: Iterable[Word]) -> float:
+    """Mean word confidence, every word weighing the same; 0 when there are none."""
+    values = [w.confidence for w in words]
+    return round(sum(values) / len(values), 2) if values else 0.0
 
 
 def join_words(words: list[str]) -> str:

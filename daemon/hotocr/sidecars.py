@@ -23,6 +23,7 @@ from typing import Any
 from hotocr import __version__
 from hotocr.errors import HotocrError
 from hotocr.pages import SourceInfo
+from hotocr.recognize import mean_confidence
 from hotocr.worker import PageResult
 
 SCHEMA = "hotocr/1"
@@ -41,8 +42,7 @@ class DocumentResult:
     @property
     def confidence(self) -> float:
         """Mean word confidence over the whole document (every word weighs the same)."""
-        words = [w.confidence for p in self.pages for w in p.words]
-        return round(sum(words) / len(words), 2) if words else 0.0
+        return mean_confidence(w for p in self.pages for w in p.words)
 
     @property
     def flagged_pages(self) -> list[int]:
