@@ -122,6 +122,11 @@ class WatchConfig:
         "A settled file that still looks cut short this long goes to failed/ as truncated.",
         minimum=1,
     )
+    duplicates: str = _opt(
+        "process",
+        "process | skip. skip: content already done in this folder goes to failed/ as a duplicate.",
+        choices=("process", "skip"),
+    )
     polling: bool = _opt(False, "Poll the folder instead of inotify (needed for SMB/NFS mounts).")
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
@@ -142,6 +147,11 @@ class DaemonConfig:
     )
     log_level: str = _opt(
         "info", "debug | info | warning | error", choices=("debug", "info", "warning", "error")
+    )
+    max_attempts: int = _opt(
+        3,
+        "A file whose processing was cut short by a crash this many times is quarantined.",
+        minimum=1,
     )
     rescan_seconds: float = _opt(
         60.0,

@@ -64,3 +64,27 @@ class NotReady(HotocrError):
 
 class PageTimeout(HotocrError):
     reason = "timeout"
+
+
+class DuplicateInput(InputError):
+    """The same content was processed before and the folder says ``duplicates = "skip"``."""
+
+    reason = "duplicate"
+
+
+class NotRegularFile(InputError):
+    """A symbolic link, FIFO, socket or device: never opened (a FIFO would block a reader)."""
+
+    reason = "not_regular_file"
+
+
+class Quarantined(HotocrError):
+    """Processing this file killed the daemon (or its workers) too many times."""
+
+    reason = "quarantined"
+
+
+class TransientError(HotocrError):
+    """Disk full, a locked file: worth retrying later, with backoff."""
+
+    reason = "transient"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -85,6 +86,18 @@ class SourceInfo:
     pages: int
     sha256: str
     bytes: int
+
+
+def check_ready(path: Path) -> Kind:
+    """Cheap checks run while the file is still in the inbox: type, end marker, TIFF decodes.
+
+    Raises ``NotReady`` (look again later) or ``InputError`` (unusable); never reads it all.
+    """
+    kind = sniff(path)
+    check_complete(path, kind)
+    if kind is Kind.TIFF:
+        _count_frames(path, kind)
+    return kind
 
 
 def inspect(path: Path, *, max_pages: int = 0) -> SourceInfo:
@@ -212,6 +225,6 @@ def _image_dpi(image: Image.Image) -> int | None:
 def is_regular_file(path: Path) -> bool:
     """True for a plain file; False for links, FIFOs, devices (never opened: a FIFO blocks)."""
     try:
-        return os.path.isfile(path) and not os.path.islink(path)
+        return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False

@@ -1,13 +1,15 @@
-"""The daemon: watch the inboxes, hand settled files to the scheduler, publish the results.
+"""The daemon: watch the inboxes, claim settled files, hand them to the scheduler, publish.
 
-One thread (this loop) owns all decisions and all publishing; watchdog threads only put
-paths on a queue. A file stays in its inbox until its sidecars are written, so a crash or a
-stop at any moment leaves it there to be processed again at the next start.
+One thread (this loop) owns all decisions, the journal and all publishing; watchdog threads
+only put paths on a queue. Every step that moves a file is written to the journal first, so
+after a crash ``_recover`` knows, for each interrupted job, whether to process it again, to
+mark it done, or (when it keeps killing the daemon) to quarantine it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import signal
 import threading
@@ -20,11 +22,20 @@ from typing import Any
 from hotocr import pages, sidecars
 from hotocr._exec import tesseract
 from hotocr.config import Config, WatchConfig
-from hotocr.errors import HotocrError, InputError, NotReady
+from hotocr.errors import (
+    DuplicateInput,
+    HotocrError,
+    NotReady,
+    NotRegularFile,
+    Quarantined,
+)
+from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
+from hotocr.notify import SystemdNotifier
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
-from hotocr.watching import FolderWatcher, scan
+from hotocr.testhooks import crash_point
+from hotocr.watching import WORK_FOLDER, FolderWatcher, scan
 from hotocr.worker import PageSettings
 
 #: How long the loop waits for pages before looking at the inboxes again.
@@ -32,6 +43,10 @@ TICK_SECONDS = 0.2
 #: A settled file that still fails its completeness check is looked at again after this, and
 #: given up as truncated after ``incomplete_seconds`` (zero-byte placeholders never are).
 NOT_READY_RETRY_SECONDS = 5.0
+#: Retries after a transient error (disk full, ...) wait 5 s, 10 s, 20 s ... at most this.
+MAX_BACKOFF_SECONDS = 300.0
+#: More watcher events than this in one tick may mean inotify dropped some: rescan soon.
+BURST_EVENTS = 500
 
 
 @dataclass
@@ -40,8 +55,15 @@ class _Folder:
     config: WatchConfig
     settings: PageSettings
     tracker: StabilityTracker
+    work_root: Path
     #: First time each not-ready file was found incomplete.
     incomplete_since: dict[Path, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Context:
+    folder: _Folder
+    job: Job
 
 
 class Service:
@@ -50,12 +72,19 @@ class Service:
         self._log = get_logger()
         self._events: queue.SimpleQueue[tuple[int, Path]] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._busy: set[Path] = set()
+        self._journal = Journal(config.daemon.state_dir / "journal.sqlite3")
         self._folders = [
-            _Folder(i, w, PageSettings.from_watch(w), StabilityTracker(w.stable_seconds))
+            _Folder(
+                i,
+                w,
+                PageSettings.from_watch(w),
+                StabilityTracker(w.stable_seconds),
+                _work_root(config.daemon.state_dir, w.inbox),
+            )
             for i, w in enumerate(config.watches)
         ]
-        self._watchers: list[FolderWatcher] = []
+        self._retry: list[tuple[float, _Folder, Job]] = []
+        self._notifier = SystemdNotifier.from_environment()
 
     def _on_path(self, index: int, path: Path) -> None:
         """Called from watchdog threads: only hand the path over to the loop."""
@@ -74,6 +103,7 @@ class Service:
             name, why = scheduler.describe_backend(kind, device)
             self._log.info("preprocess.backend", configured=kind, backend=name, why=why)
         self._install_signals()
+        watchers = []
         for folder in self._folders:
             watcher = FolderWatcher(
                 folder.config.inbox,
@@ -82,31 +112,38 @@ class Service:
                 polling=folder.config.polling,
             )
             watcher.start()
-            self._watchers.append(watcher)
+            watchers.append(watcher)
+        self._recover(scheduler)
         self._rescan()  # after the watchers start, so nothing falls between the two
+        self._journal.set_meta("pid", str(os.getpid()))
+        self._journal.set_meta("started", sidecars.now_iso())
         self._log.info(
             "daemon.started",
             workers=workers,
             tesseract=tesseract.version(),
             inboxes=[str(f.config.inbox) for f in self._folders],
         )
+        self._notifier.ready()
         last_rescan = time.monotonic()
         try:
             while not self._stop.is_set():
-                self._drain_events()
-                if time.monotonic() - last_rescan >= self._config.daemon.rescan_seconds:
+                burst = self._drain_events()
+                if burst or time.monotonic() - last_rescan >= self._config.daemon.rescan_seconds:
                     self._rescan()
                     last_rescan = time.monotonic()
                 self._start_settled(scheduler)
+                self._start_retries(scheduler)
                 for finished in scheduler.poll(TICK_SECONDS):
                     self._publish(finished)
+                self._notifier.alive()  # only from here: a stuck loop stops the pings
         finally:
-            for watcher in self._watchers:
+            self._notifier.stopping()
+            for watcher in watchers:
                 watcher.stop()
             left = scheduler.abandon()
-            for job in left:
-                self._busy.discard(job.source.path)
-            self._log.info("daemon.stopped", unfinished_documents_left_in_inbox=len(left))
+            self._journal.set_meta("stopped", sidecars.now_iso())
+            self._journal.close()
+            self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
 
     def _install_signals(self) -> None:
@@ -122,144 +159,358 @@ class Service:
         for folder in self._folders:
             for path in (folder.config.inbox, folder.config.outbox, folder.config.failed):
                 path.mkdir(parents=True, exist_ok=True)
-        self._config.daemon.state_dir.mkdir(parents=True, exist_ok=True)
+            folder.work_root.mkdir(parents=True, exist_ok=True)
+
+    # --- finding files --------------------------------------------------------------------
 
     def _rescan(self) -> None:
         for folder in self._folders:
             for path in scan(folder.config.inbox, folder.config.ignore):
-                if path not in self._busy:
-                    folder.tracker.observe(path)
+                folder.tracker.observe(path)
 
-    def _drain_events(self) -> None:
+    def _drain_events(self) -> bool:
+        """Move watcher events to the trackers; True after a burst (a rescan is due)."""
+        count = 0
         while True:
             try:
                 index, path = self._events.get_nowait()
             except queue.Empty:
-                return
-            if path not in self._busy:
-                self._folders[index].tracker.observe(path)
+                return count > BURST_EVENTS
+            count += 1
+            self._folders[index].tracker.observe(path)
 
     def _start_settled(self, scheduler: PageScheduler) -> None:
         for folder in self._folders:
             if not scheduler.has_room():
                 return  # backpressure: settled files wait in the inbox, not in memory
             for path in folder.tracker.settled():
-                self._start(folder, path, scheduler)
+                self._claim(folder, path, scheduler)
 
-    def _start(self, folder: _Folder, path: Path, scheduler: PageScheduler) -> None:
-        log = self._log.bind(path=str(path))
-        if not pages.is_regular_file(path):
-            log.warning("file.skipped", reason="not a regular file (link, FIFO or device)")
-            return
+    # --- claiming -------------------------------------------------------------------------
+
+    def _claim(self, folder: _Folder, path: Path, scheduler: PageScheduler) -> None:
+        log = self._log.bind(path=_shown(path))
         try:
-            source = pages.inspect(path, max_pages=folder.config.ocr.max_pages)
+            if not pages.is_regular_file(path):
+                if not os.path.lexists(path):
+                    return
+                raise NotRegularFile(
+                    "not a regular file (a symbolic link, FIFO or device); refused unread"
+                )
+            pages.check_ready(path)
         except NotReady as exc:
             self._not_ready(folder, path, exc)
             return
         except FileNotFoundError:
-            return  # taken away before we got to it
-        except (InputError, HotocrError, OSError) as exc:
-            self._fail(folder, path, exc, stage="inspect", sha256=None)
-            return
-        except Exception as exc:
-            # A bug or a decoder surprise fails this file, never the daemon.
-            log.exception("document.internal_error")
-            self._fail(folder, path, exc, stage="inspect", sha256=None)
+            return  # renamed or deleted before we got to it: its new name shows up
+        except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
+            self._fail_unclaimed(folder, path, exc)
             return
         folder.incomplete_since.pop(path, None)
-        self._busy.add(path)
-        log.info("document.started", sha256=source.sha256, pages=source.pages)
-        scheduler.submit(DocumentJob(source=source, settings=folder.settings, context=folder))
+        rel = path.relative_to(folder.config.inbox)
+        job = self._journal.begin_claim(folder.config.inbox, rel, folder.work_root)
+        try:
+            job.work_path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, job.work_path)
+        except OSError as exc:
+            self._journal.set_state(job.id, "failed", reason="claim", last_error=str(exc))
+            log.warning("file.claim_failed", error=str(exc))
+            folder.tracker.defer(path, NOT_READY_RETRY_SECONDS)
+            return
+        self._journal.set_state(job.id, "claimed")
+        crash_point("after_claim")
+        self._start_job(folder, job, scheduler)
+
+    def _start_job(self, folder: _Folder, job: Job, scheduler: PageScheduler) -> None:
+        attempts = self._journal.add_attempt(job.id)
+        try:
+            source = pages.inspect(job.work_path, max_pages=folder.config.ocr.max_pages)
+        except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
+            self._fail_job(folder, job, exc, stage="inspect")
+            return
+        self._journal.set_state(
+            job.id, "claimed", sha256=source.sha256, bytes=source.bytes, pages=source.pages
+        )
+        if folder.config.duplicates == "skip":
+            earlier = self._journal.done_with_sha(source.sha256, folder.config.inbox)
+            if earlier is not None:
+                self._fail_job(
+                    folder,
+                    job,
+                    DuplicateInput(f"the same content was processed before as {earlier.rel_path}"),
+                    stage="inspect",
+                    sha256=source.sha256,
+                )
+                return
+        self._log.info(
+            "document.started",
+            path=_shown(job.original),
+            sha256=source.sha256,
+            pages=source.pages,
+            attempt=attempts,
+        )
+        scheduler.submit(
+            DocumentJob(source=source, settings=folder.settings, context=_Context(folder, job))
+        )
 
     def _not_ready(self, folder: _Folder, path: Path, exc: NotReady) -> None:
         now = time.monotonic()
         first = folder.incomplete_since.setdefault(path, now)
-        empty = path.exists() and path.stat().st_size == 0
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            return
         if not empty and now - first > folder.config.incomplete_seconds:
             folder.incomplete_since.pop(path, None)
-            self._fail(folder, path, exc, stage="inspect", sha256=None)
+            self._fail_unclaimed(folder, path, exc)
             return
         if first == now:
-            self._log.info("file.waiting", path=str(path), reason=str(exc))
-        folder.tracker.defer(
-            path, min(NOT_READY_RETRY_SECONDS, folder.config.incomplete_seconds / 2)
+            self._log.info("file.waiting", path=_shown(path), reason=str(exc))
+        retry = min(NOT_READY_RETRY_SECONDS, folder.config.incomplete_seconds / 2)
+        folder.tracker.defer(path, retry)
+
+    # --- recovery -------------------------------------------------------------------------
+
+    def _recover(self, scheduler: PageScheduler) -> None:
+        """Finish what a crash or stop interrupted, from the journal and what is on disk."""
+        folders = {f.config.inbox: f for f in self._folders}
+        for job in self._journal.unfinished():
+            folder = folders.get(job.inbox)
+            log = self._log.bind(path=_shown(job.original), job=job.id, state=job.state)
+            if folder is None:
+                log.warning("recover.unknown_inbox")  # the folder left the config: leave it be
+                continue
+            if job.out_dir is not None and job.out_stem is not None:
+                sidecars.remove_temporaries(job.out_dir, job.out_stem)
+            if not job.work_path.exists():
+                if job.state == "claiming":
+                    # The rename never happened: the file is still in the inbox.
+                    self._journal.set_state(job.id, "failed", reason="claim_interrupted")
+                elif self._published(job):
+                    self._journal.set_state(job.id, "done")
+                    log.info("recover.already_published")
+                else:
+                    self._journal.set_state(job.id, "failed", reason="lost")
+                    log.error("recover.work_file_missing", work=_shown(job.work_path))
+                continue
+            if job.attempts >= self._config.daemon.max_attempts:
+                self._fail_job(
+                    folder,
+                    job,
+                    Quarantined(
+                        f"processing was interrupted {job.attempts} times (the daemon or a"
+                        " worker was killed); quarantined so it cannot stop the service again"
+                    ),
+                    stage="recover",
+                )
+                continue
+            log.info("recover.requeued", attempts=job.attempts)
+            self._start_job(folder, job, scheduler)
+
+    @staticmethod
+    def _published(job: Job) -> bool:
+        if job.out_dir is None or job.out_stem is None:
+            return False
+        original = job.out_dir / f"{job.out_stem}{job.rel_path.suffix}"
+        markers = (".json", ".error.json")
+        return original.exists() and any(
+            (job.out_dir / f"{job.out_stem}{m}").exists() for m in markers
         )
 
+    def _reserved(self, folder: Path, stem: str) -> bool:
+        """Whether an unfinished job already chose ``stem`` in ``folder``."""
+        return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
+
+    def _start_retries(self, scheduler: PageScheduler) -> None:
+        now = time.monotonic()
+        due = [r for r in self._retry if r[0] <= now]
+        self._retry = [r for r in self._retry if r[0] > now]
+        for _, folder, job in due:
+            fresh = self._journal.get(job.id) or job
+            self._start_job(folder, fresh, scheduler)
+
+    # --- publishing -----------------------------------------------------------------------
+
     def _publish(self, finished: Finished) -> None:
-        folder: _Folder = finished.job.context
+        ctx: _Context = finished.job.context
+        folder, job = ctx.folder, self._journal.get(ctx.job.id) or ctx.job
         source = finished.job.source
-        path = source.path
-        self._busy.discard(path)
+        seconds = time.monotonic() - finished.job.started
         if finished.error is not None or finished.result is None:
             error = finished.error or RuntimeError("no result")
-            self._fail(
+            self._fail_job(
                 folder,
-                path,
+                job,
                 error,
                 stage="recognize",
                 sha256=source.sha256,
                 pages=source.pages,
-                seconds=time.monotonic() - finished.job.started,
+                seconds=seconds,
             )
             return
+        crash_point("after_ocr")
         result = finished.result
-        dest_dir = folder.config.outbox / path.parent.relative_to(folder.config.inbox)
+        dest_dir = folder.config.outbox / job.rel_path.parent
         try:
-            stem = sidecars.free_stem(dest_dir, path.name, (".txt", ".json"))
+            stem = job.out_stem if job.out_dir == dest_dir and job.out_stem else None
+            if stem is None:
+                stem = sidecars.free_stem(
+                    dest_dir, job.rel_path.name, (".txt", ".json"), self._reserved
+                )
+                self._journal.set_state(job.id, "publishing", out_dir=dest_dir, out_stem=stem)
+            dest = dest_dir / f"{stem}{job.rel_path.suffix}"
             published = sidecars.publish_result(
-                result, original=path, folder=dest_dir, stem=stem, move_original=True
+                result, original=job.work_path, folder=dest_dir, stem=stem, move_original=False
             )
+            sidecars.move_atomic(job.work_path, dest)
         except Exception as exc:  # noqa: BLE001 - disk full, permissions, a bug
-            # The original is still in the inbox: it is processed again later, not lost.
-            self._log.exception("document.publish_failed", path=str(path), error=str(exc))
-            folder.tracker.defer(path, NOT_READY_RETRY_SECONDS * 6)
+            self._transient(folder, job, exc)
             return
+        crash_point("before_commit")
+        self._journal.set_state(job.id, "done")
+        _remove_empty_parents(job.work_path.parent, folder.work_root)
         self._log.info(
             "document.done",
             outcome="done",
-            path=str(path),
-            output=str(published.json),
+            path=_shown(job.original),
+            output=_shown(published.json),
             sha256=source.sha256,
             pages=source.pages,
             confidence=result.confidence,
             flagged_pages=result.flagged_pages,
-            seconds=round(result.seconds, 3),
+            seconds=round(seconds, 3),
         )
 
-    def _fail(
+    def _transient(self, folder: _Folder, job: Job, exc: BaseException) -> None:
+        """The original stays claimed in its work folder; try again later, backing off."""
+        failures = self._journal.add_transient_failure(job.id, f"{type(exc).__name__}: {exc}")
+        delay = min(MAX_BACKOFF_SECONDS, NOT_READY_RETRY_SECONDS * 2 ** (failures - 1))
+        self._log.error(
+            "document.retry_later",
+            path=_shown(job.original),
+            error=str(exc),
+            failures=failures,
+            retry_in_seconds=delay,
+        )
+        self._retry.append((time.monotonic() + delay, folder, job))
+
+    def _fail_job(
         self,
         folder: _Folder,
-        path: Path,
+        job: Job,
         exc: BaseException,
         *,
         stage: str,
-        sha256: str | None,
+        sha256: str | None = None,
         pages: int | None = None,
         seconds: float = 0.0,
     ) -> None:
-        rel = path.parent.relative_to(folder.config.inbox)
+        """A claimed file goes to failed/ with its report; the journal records the outcome."""
+        dest_dir = folder.config.failed / job.rel_path.parent
+        try:
+            stem = job.out_stem if job.out_dir == dest_dir and job.out_stem else None
+            if stem is None:
+                stem = sidecars.free_stem(
+                    dest_dir, job.rel_path.name, (".error.json",), self._reserved
+                )
+                self._journal.set_state(job.id, "publishing", out_dir=dest_dir, out_stem=stem)
+            dest = sidecars.publish_failure(
+                exc,
+                original=job.work_path,
+                folder=dest_dir,
+                stage=stage,
+                sha256=sha256 or job.sha256,
+                stem=stem,
+                extra={"original_path": _shown(job.rel_path), "attempts": job.attempts},
+            )
+        except Exception as move_error:  # noqa: BLE001
+            self._transient(folder, job, move_error)
+            return
+        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+        final = "quarantined" if isinstance(exc, Quarantined) else "failed"
+        self._journal.set_state(job.id, final, reason=reason, last_error=str(exc))
+        _remove_empty_parents(job.work_path.parent, folder.work_root)
+        self._log_failure(
+            job.original,
+            dest=dest,
+            exc=exc,
+            stage=stage,
+            sha256=sha256 or job.sha256,
+            pages=pages,
+            seconds=seconds,
+        )
+
+    def _fail_unclaimed(self, folder: _Folder, path: Path, exc: BaseException) -> None:
+        """Refused before claiming (not ready for too long, unsupported, a link, a FIFO)."""
+        rel = path.relative_to(folder.config.inbox)
         try:
             dest = sidecars.publish_failure(
-                exc, original=path, folder=folder.config.failed / rel, stage=stage, sha256=sha256
+                exc,
+                original=path,
+                folder=folder.config.failed / rel.parent,
+                stage="inspect",
+                extra={"original_path": _shown(rel)},
             )
         except OSError as move_error:
             self._log.error(
                 "document.failed_unmoved",
-                path=str(path),
+                path=_shown(path),
                 error=str(exc),
                 move_error=str(move_error),
             )
             return
-        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+        self._log_failure(
+            path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
+        )
+
+    def _log_failure(
+        self,
+        path: Path,
+        *,
+        dest: Path,
+        exc: BaseException,
+        stage: str,
+        sha256: str | None,
+        pages: int | None,
+        seconds: float,
+    ) -> None:
+        if not isinstance(exc, HotocrError):
+            self._log.error("document.internal_error", path=_shown(path), exc_info=exc)
         self._log.warning(
             "document.done",
             outcome="failed",
-            path=str(path),
-            failed_as=str(dest),
+            path=_shown(path),
+            failed_as=_shown(dest),
             sha256=sha256,
             pages=pages,
             seconds=round(seconds, 3),
-            reason=reason,
+            reason=exc.reason if isinstance(exc, HotocrError) else "internal",
             stage=stage,
             error=str(exc),
         )
+
+
+def _work_root(state_dir: Path, inbox: Path) -> Path:
+    """Work folders must be on the inbox's filesystem, so that claiming is a rename."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    inbox.mkdir(parents=True, exist_ok=True)
+    if os.stat(state_dir).st_dev == os.stat(inbox).st_dev:
+        return state_dir / "work"
+    return inbox / WORK_FOLDER  # never scanned
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _shown(path: Path) -> str:
+    """A path for logs and reports: undecodable bytes shown as U+FFFD, not an error."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+__all__ = ["Service"]

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,14 @@ from hotocr import __version__
 from hotocr.errors import HotocrError
 from hotocr.pages import SourceInfo
 from hotocr.recognize import mean_confidence
+from hotocr.testhooks import crash_point
 from hotocr.worker import PageResult
 
 SCHEMA = "hotocr/1"
 ERROR_SCHEMA = "hotocr-error/1"
 PAGE_SEPARATOR = "\f"
+#: Temporary files are ``.<final name>.<random><TEMP_SUFFIX>`` in the destination folder.
+TEMP_SUFFIX = ".hotocr-tmp"
 
 
 @dataclass(frozen=True)
@@ -147,9 +150,10 @@ def process_umask() -> int:
 def _replacing(dest: Path) -> Iterator[tuple[int, str]]:
     """A temporary file beside ``dest``: renamed over it on success, removed on failure."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     try:
         yield fd, tmp
+        crash_point("after_temp_sidecar")
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -196,24 +200,47 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def json_bytes(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+    # File names may hold bytes that are not UTF-8 (kept by Python as lone surrogates); they
+    # become JSON escapes (\udcff) rather than an encoding error.
+    return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
 
 
 # --- names ----------------------------------------------------------------------------------
 
 
-def free_stem(folder: Path, name: str, suffixes: Iterable[str]) -> str:
+def remove_temporaries(folder: Path, stem: str) -> list[Path]:
+    """Delete the temporary files an interrupted publish of ``stem`` left in ``folder``."""
+    removed = []
+    if folder.is_dir():
+        for path in folder.glob(f".{glob_escape(stem)}.*{TEMP_SUFFIX}"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def free_stem(
+    folder: Path,
+    name: str,
+    suffixes: Iterable[str],
+    reserved: Callable[[Path, str], bool] = lambda folder, stem: False,
+) -> str:
     """A stem for which ``name``'s own suffix and every sidecar suffix are still free.
 
-    ``scan.pdf`` gives ``scan`` unless ``scan.pdf``, ``scan.txt`` or ``scan.json`` exists;
-    then ``scan-2``, ``scan-3``, ... Only the single publishing thread calls this.
+    ``scan.pdf`` gives ``scan`` unless ``scan.pdf``, ``scan.txt`` or ``scan.json`` exists
+    (or ``reserved`` says another unfinished job holds that stem); then ``scan-2``, ``scan-3``,
+    ... Only the single publishing thread calls this.
     """
     original = Path(name)
     stem, ext = original.stem, original.suffix
     wanted = [ext, *suffixes]
     for n in range(1, 100_000):
         candidate = stem if n == 1 else f"{stem}-{n}"
-        if not any((folder / f"{candidate}{s}").exists() for s in wanted):
+        taken = any((folder / f"{candidate}{s}").exists() for s in wanted)
+        if not taken and not reserved(folder, candidate):
             return candidate
     raise FileExistsError(f"no free name for {name} in {folder}")
 
@@ -237,6 +264,7 @@ def publish_result(
     dest = folder / f"{stem}{original.suffix}"
     write_atomic(text_path, document_text(result).encode("utf-8"))
     write_atomic(json_path, json_bytes(document_json(result, name=dest.name)))
+    crash_point("after_publish")
     if move_original:
         move_atomic(original, dest)
         return Published(dest, text_path, json_path)
@@ -244,12 +272,19 @@ def publish_result(
 
 
 def publish_failure(
-    exc: BaseException, *, original: Path, folder: Path, stage: str, sha256: str | None = None
+    exc: BaseException,
+    *,
+    original: Path,
+    folder: Path,
+    stage: str,
+    sha256: str | None = None,
+    stem: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Move the original into ``failed/`` beside a ``.error.json`` that says why."""
-    stem = free_stem(folder, original.name, (".error.json",))
+    stem = stem or free_stem(folder, original.name, (".error.json",))
     dest = folder / f"{stem}{original.suffix}"
-    report = error_json(exc, name=dest.name, stage=stage, sha256=sha256)
+    report = error_json(exc, name=dest.name, stage=stage, sha256=sha256) | (extra or {})
     write_atomic(folder / f"{stem}.error.json", json_bytes(report))
     if original.exists() or original.is_symlink():
         move_atomic(original, dest)

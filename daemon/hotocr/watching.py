@@ -23,9 +23,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+#: Where claimed files wait when the state folder is on another filesystem: never scanned.
+WORK_FOLDER = ".hotocr-work"
+
 
 def is_ignored(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return name == WORK_FOLDER or any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def scan(folder: Path, ignore: tuple[str, ...]) -> Iterator[Path]:

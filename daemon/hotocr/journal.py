@@ -1,0 +1,201 @@
+"""The durable journal: every file's state, so a crash at any moment loses nothing.
+
+SQLite in WAL mode in ``state_dir``. A job moves through::
+
+    claiming -> claimed -> publishing -> done
+                        \\-> failed | quarantined
+
+``claiming`` is written *before* the file is renamed out of the inbox into its work folder,
+``publishing`` (with the output name chosen) before the first sidecar is written, and ``done``
+only after the original has reached the outbox. At start-up, ``unfinished`` lists every job a
+crash interrupted; ``recover`` in the service decides, from what is on disk, whether each is
+to be processed again, is in fact done, or has killed the daemon too often (quarantine).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    inbox BLOB NOT NULL,          -- the watch folder's inbox (file-system bytes)
+    rel_path BLOB NOT NULL,       -- the original's path below the inbox
+    work_path BLOB NOT NULL,      -- where the claimed original lies while it is processed
+    state TEXT NOT NULL,
+    sha256 TEXT,
+    bytes INTEGER,
+    pages INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    transient_failures INTEGER NOT NULL DEFAULT 0,
+    out_dir BLOB,                 -- chosen before publishing, so a retry reuses the names
+    out_stem BLOB,
+    reason TEXT,
+    last_error TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    finished REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_sha ON jobs (sha256, state);
+CREATE TABLE IF NOT EXISTS daemon (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+UNFINISHED = ("claiming", "claimed", "publishing")
+
+
+def _b(path: Path) -> bytes:
+    return os.fsencode(path)
+
+
+def _p(raw: bytes | None) -> Path | None:
+    return None if raw is None else Path(os.fsdecode(raw))
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    inbox: Path
+    rel_path: Path
+    work_path: Path
+    state: str
+    sha256: str | None
+    attempts: int
+    transient_failures: int
+    out_dir: Path | None
+    out_stem: str | None
+    created: float
+
+    @property
+    def original(self) -> Path:
+        return self.inbox / self.rel_path
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every statement is its own transaction unless ``transaction`` is used.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def begin_claim(self, inbox: Path, rel_path: Path, work_root: Path) -> Job:
+        """Record the intent to claim; the caller then renames the file to ``job.work_path``."""
+        now = time.time()
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO jobs (inbox, rel_path, work_path, state, created, updated)"
+                " VALUES (?, ?, x'', 'claiming', ?, ?)",
+                (_b(inbox), _b(rel_path), now, now),
+            )
+            job_id = int(cur.lastrowid or 0)
+            work = work_root / str(job_id) / rel_path.name
+            self._db.execute("UPDATE jobs SET work_path = ? WHERE id = ?", (_b(work), job_id))
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def set_state(self, job_id: int, state: str, **fields: object) -> None:
+        allowed = {"sha256", "bytes", "pages", "reason", "last_error", "out_dir", "out_stem"}
+        assert set(fields) <= allowed, fields
+        values = {k: (_b(v) if isinstance(v, Path) else v) for k, v in fields.items()}
+        sets = ", ".join([f"{k} = ?" for k in values] + ["state = ?", "updated = ?"])
+        params = [*values.values(), state, time.time()]
+        if state in ("done", "failed", "quarantined"):
+            sets += ", finished = ?"
+            params.append(time.time())
+        self._db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*params, job_id))
+
+    def add_attempt(self, job_id: int) -> int:
+        """Count a processing start; a job that keeps killing the daemon is quarantined."""
+        self._db.execute(
+            "UPDATE jobs SET attempts = attempts + 1, updated = ? WHERE id = ?",
+            (time.time(), job_id),
+        )
+        job = self.get(job_id)
+        return job.attempts if job else 0
+
+    def add_transient_failure(self, job_id: int, error: str) -> int:
+        self._db.execute(
+            "UPDATE jobs SET transient_failures = transient_failures + 1, last_error = ?,"
+            " updated = ? WHERE id = ?",
+            (error, time.time(), job_id),
+        )
+        job = self.get(job_id)
+        return job.transient_failures if job else 0
+
+    def get(self, job_id: int) -> Job | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def unfinished(self) -> list[Job]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE state IN (?, ?, ?) ORDER BY id",
+            UNFINISHED,
+        ).fetchall()
+        return [_job(r) for r in rows]
+
+    def done_with_sha(self, sha256: str, inbox: Path) -> Job | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE sha256 = ? AND inbox = ? AND state = 'done'"
+            " ORDER BY id LIMIT 1",
+            (sha256, _b(inbox)),
+        ).fetchone()
+        return _job(row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        return {str(state): int(n) for state, n in rows}
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO daemon (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+_COLUMNS = (
+    "id, inbox, rel_path, work_path, state, sha256, attempts, transient_failures,"
+    " out_dir, out_stem, created"
+)
+
+
+def _job(row: tuple[object, ...]) -> Job:
+    stem = row[9]
+    return Job(
+        id=int(row[0]),  # type: ignore[call-overload]
+        inbox=Path(os.fsdecode(row[1])),  # type: ignore[arg-type]
+        rel_path=Path(os.fsdecode(row[2])),  # type: ignore[arg-type]
+        work_path=Path(os.fsdecode(row[3])),  # type: ignore[arg-type]
+        state=str(row[4]),
+        sha256=None if row[5] is None else str(row[5]),
+        attempts=int(row[6]),  # type: ignore[call-overload]
+        transient_failures=int(row[7]),  # type: ignore[call-overload]
+        out_dir=_p(row[8]),  # type: ignore[arg-type]
+        out_stem=None if stem is None else os.fsdecode(stem),  # type: ignore[arg-type]
+        created=float(row[10]),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,17 @@
+"""Test-only fault injection: ``HOTOCR_TEST_CRASH_AT=<point>`` makes the daemon SIGKILL itself.
+
+The crash-matrix tests use it to stop the process at each step of claiming and publishing,
+then restart it and check that nothing was lost or duplicated. Unset, it costs one lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS = ("after_claim", "after_ocr", "after_temp_sidecar", "after_publish", "before_commit")
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get("HOTOCR_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
