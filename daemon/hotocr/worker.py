@@ -7,7 +7,9 @@ are started with the ``spawn`` method: CUDA state cannot survive a ``fork``.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -109,6 +111,21 @@ def init_worker() -> None:
     """Pool initializer: one single-threaded Tesseract per worker (5x faster on 2 cores)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """If the daemon is killed (OOM, SIGKILL), its workers must not live on as orphans."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 # Process-local: each worker selects (and, on a GPU, initialises) its backend once.

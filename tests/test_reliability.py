@@ -1,0 +1,178 @@
+"""Never lose a scan: crashes at every step, restarts, systemd's notify protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hotocr.notify import SystemdNotifier
+from hotocr.testhooks import POINTS
+
+from .conftest import ENGLISH_LINES, Daemon, render_page, start_daemon, write_config
+
+
+def drop(inbox: Path, name: str, line: str) -> None:
+    render_page((line, *ENGLISH_LINES[:1]), height=700).save(inbox / name, format="PNG")
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_step_loses_and_duplicates_nothing(tmp_path: Path, point: str) -> None:
+    (tmp_path / "inbox" / "sub").mkdir(parents=True)
+    config = write_config(tmp_path)
+    drop(tmp_path / "inbox", "first.png", "The first document.")
+    drop(tmp_path / "inbox" / "sub", "second.png", "The second document.")
+    # 1. A daemon that SIGKILLs itself at `point` while handling the first file.
+    assert run_until_killed(tmp_path, config, point) == -9
+    # 2. A normal restart finishes everything.
+    daemon = start_daemon(tmp_path, config)
+    try:
+        wait_until_inbox_and_work_are_empty(daemon)
+    finally:
+        assert daemon.stop() == 0
+    out = daemon.outbox
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "first.json",
+        "first.png",
+        "first.txt",
+        "sub/second.json",
+        "sub/second.png",
+        "sub/second.txt",
+    ]
+    for stem, line in (("first", "first document"), ("sub/second", "second document")):
+        data = json.loads((out / f"{stem}.json").read_text())
+        assert data["source"]["name"] == Path(stem).name + ".png"
+        assert line in (out / f"{stem}.txt").read_text()
+    assert not list(daemon.failed.rglob("*"))
+    assert not [p for p in tmp_path.rglob("*.hotocr-tmp")]
+
+
+def run_until_killed(root: Path, config: Path, point: str) -> int:
+    """Run the daemon with a crash point set; its output goes to a file, not a pipe."""
+    env = dict(os.environ, HOTOCR_TEST_CRASH_AT=point, PYTHONUNBUFFERED="1")
+    with (root / f"crash-{point}.log").open("w") as log:
+        proc = subprocess.run(
+            [sys.executable, "-m", "hotocr", "run", "--config", str(config)],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+    return proc.returncode
+
+
+def wait_until_inbox_and_work_are_empty(daemon: Daemon) -> None:
+    work = daemon.root / "state" / "work"
+
+    def settled() -> bool:
+        files = [p for p in daemon.inbox.rglob("*") if p.is_file()]
+        claimed = [p for p in work.rglob("*") if p.is_file()] if work.exists() else []
+        outputs = [p for p in daemon.outbox.rglob("*.json")]
+        return not files and not claimed and len(outputs) >= 2
+
+    daemon.wait_for(settled, 120, "both documents published after the restart")
+
+
+def test_a_file_that_keeps_killing_the_daemon_is_quarantined(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    config = write_config(tmp_path, extra="", watch_extra="")
+    config.write_text(
+        config.read_text().replace("rescan_seconds = 5", "rescan_seconds = 5\nmax_attempts = 2")
+    )
+    drop(tmp_path / "inbox", "poison.png", "This file kills the daemon.")
+    env = dict(os.environ, HOTOCR_TEST_CRASH_AT="after_ocr")
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-m", "hotocr", "run", "--config", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == -9
+    daemon = start_daemon(tmp_path, config)
+    try:
+        done = daemon.wait_done(1, timeout=60)
+        drop(daemon.inbox, "healthy.png", "A healthy file afterwards.")
+        daemon.wait_done(2, timeout=60)
+    finally:
+        daemon.stop()
+    assert done[0]["outcome"] == "failed" and done[0]["reason"] == "quarantined"
+    report = json.loads((daemon.failed / "poison.error.json").read_text())
+    assert report["reason"] == "quarantined" and report["attempts"] == 2
+    assert (daemon.failed / "poison.png").exists()
+    assert (daemon.outbox / "healthy.json").exists()
+
+
+def test_duplicates_skip_and_process(daemon_factory) -> None:
+    daemon = daemon_factory(watch_extra='duplicates = "skip"')
+    drop(daemon.inbox, "a.png", "Same content twice.")
+    daemon.wait_done(1, timeout=60)
+    (daemon.inbox / "b.png").write_bytes((daemon.outbox / "a.png").read_bytes())
+    done = daemon.wait_done(2, timeout=60)
+    assert done[1]["outcome"] == "failed" and done[1]["reason"] == "duplicate"
+    report = json.loads((daemon.failed / "b.error.json").read_text())
+    assert "a.png" in report["message"]
+
+
+def test_sd_notify_over_a_real_datagram_socket(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(5)
+    try:
+        notifier = SystemdNotifier(str(path), watchdog_seconds=0.2)
+        notifier.ready()
+        assert server.recv(4096).decode().startswith("READY=1\n")
+        notifier.alive()
+        assert server.recv(4096) == b"WATCHDOG=1"
+        notifier.alive()  # within half the interval: no second ping
+        time.sleep(0.12)
+        notifier.alive()
+        assert server.recv(4096) == b"WATCHDOG=1"
+        notifier.stopping()
+        assert server.recv(4096).startswith(b"STOPPING=1")
+    finally:
+        server.close()
+
+
+def test_the_daemon_notifies_ready_and_pings_the_watchdog(tmp_path: Path) -> None:
+    sock_path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(sock_path))
+    server.settimeout(60)
+    (tmp_path / "inbox").mkdir()
+    config = write_config(tmp_path)
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotocr", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        messages = [server.recv(4096).decode() for _ in range(3)]
+        assert messages[0].startswith("READY=1")
+        assert messages[1:] == ["WATCHDOG=1", "WATCHDOG=1"]
+        proc.terminate()
+        rest = []
+        while True:
+            msg = server.recv(4096).decode()
+            rest.append(msg)
+            if msg.startswith("STOPPING=1"):
+                break
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        server.close()
