@@ -57,6 +57,15 @@ def _b(path: Path) -> bytes:
     return os.fsencode(path)
 
 
+def _column(key: str, value: object) -> object:
+    """Paths and names as file-system bytes; other text with undecodable bytes replaced."""
+    if isinstance(value, Path) or (key == "out_stem" and isinstance(value, str)):
+        return os.fsencode(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _p(raw: bytes | None) -> Path | None:
     return None if raw is None else Path(os.fsdecode(raw))
 
@@ -121,7 +130,7 @@ class Journal:
     def set_state(self, job_id: int, state: str, **fields: object) -> None:
         allowed = {"sha256", "bytes", "pages", "reason", "last_error", "out_dir", "out_stem"}
         assert set(fields) <= allowed, fields
-        values = {k: (_b(v) if isinstance(v, Path) else v) for k, v in fields.items()}
+        values = {k: _column(k, v) for k, v in fields.items()}
         sets = ", ".join([f"{k} = ?" for k in values] + ["state = ?", "updated = ?"])
         params = [*values.values(), state, time.time()]
         if state in ("done", "failed", "quarantined"):
@@ -142,7 +151,7 @@ class Journal:
         self._db.execute(
             "UPDATE jobs SET transient_failures = transient_failures + 1, last_error = ?,"
             " updated = ? WHERE id = ?",
-            (error, time.time(), job_id),
+            (_column("last_error", error), time.time(), job_id),
         )
         job = self.get(job_id)
         return job.transient_failures if job else 0

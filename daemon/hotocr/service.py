@@ -14,6 +14,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -134,7 +135,7 @@ class Service:
                 self._start_settled(scheduler)
                 self._start_retries(scheduler)
                 for finished in scheduler.poll(TICK_SECONDS):
-                    self._publish(finished)
+                    self._guarded(self._publish, finished)
                 self._notifier.alive()  # only from here: a stuck loop stops the pings
         finally:
             self._notifier.stopping()
@@ -145,6 +146,14 @@ class Service:
             self._journal.close()
             self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        """Last line of defence: a bug while handling one file is logged, not fatal. The job
+        stays claimed in the journal and is recovered (or quarantined) at the next start."""
+        try:
+            step(*args)
+        except Exception:  # noqa: BLE001
+            self._log.exception("document.unhandled_error", step=step.__name__)
 
     def _install_signals(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -184,7 +193,7 @@ class Service:
             if not scheduler.has_room():
                 return  # backpressure: settled files wait in the inbox, not in memory
             for path in folder.tracker.settled():
-                self._claim(folder, path, scheduler)
+                self._guarded(self._claim, folder, path, scheduler)
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -363,8 +372,11 @@ class Service:
                 result, original=job.work_path, folder=dest_dir, stem=stem, move_original=False
             )
             sidecars.move_atomic(job.work_path, dest)
-        except Exception as exc:  # noqa: BLE001 - disk full, permissions, a bug
+        except OSError as exc:  # disk full, permissions, a share gone: worth retrying
             self._transient(folder, job, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug: fail the file, not the daemon
+            self._fail_job(folder, job, exc, stage="publish", sha256=source.sha256)
             return
         crash_point("before_commit")
         self._journal.set_state(job.id, "done")
@@ -423,7 +435,7 @@ class Service:
                 stem=stem,
                 extra={"original_path": _shown(job.rel_path), "attempts": job.attempts},
             )
-        except Exception as move_error:  # noqa: BLE001
+        except OSError as move_error:
             self._transient(folder, job, move_error)
             return
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"

@@ -9,6 +9,7 @@ claims to be, and may ``defer`` it to look again later.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ class StabilityTracker:
                 continue
             except OSError:
                 continue  # e.g. a transient SMB error: look again next time
+            if not stat.S_ISREG(st.st_mode):
+                ready.append(path)  # a link, FIFO or device: the caller refuses it at once
+                del self._candidates[path]
+                continue
             signature = (st.st_size, st.st_mtime_ns, st.st_ino)
             if signature != cand.signature:
                 cand.signature, cand.since = signature, now

@@ -1,0 +1,104 @@
+"""Hostile and broken input: each lands in failed/ with the right reason, the daemon goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from hotocr import pages
+
+from .conftest import ENGLISH_LINES, eval_path, render_page
+
+pytestmark = pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf not installed")
+
+
+def small_pdf(path: Path, n_pages: int = 1) -> Path:
+    render_page(ENGLISH_LINES[:1], height=400).convert("RGB").save(
+        path, format="PDF", resolution=150
+    )
+    if n_pages > 1:
+        one = path.with_suffix(".one.pdf")
+        path.rename(one)
+        pages_arg = ",".join(["1"] * n_pages)
+        subprocess.run(
+            ["qpdf", "--empty", "--pages", str(one), pages_arg, "--", str(path)], check=True
+        )
+        one.unlink()
+    return path
+
+
+def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
+    def before(root: Path) -> None:
+        inbox = root / "inbox"
+        plain = small_pdf(root / "plain.pdf")
+        subprocess.run(
+            ["qpdf", "--encrypt", "u", "o", "256", "--", str(plain), str(inbox / "encrypted.pdf")],
+            check=True,
+        )
+        (inbox / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage\ntrailer\n%%EOF\n")
+        (inbox / "nopages.pdf").write_bytes(
+            b"%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
+            b"2 0 obj <</Type/Pages/Kids[]/Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+        )
+        small_pdf(inbox / "huge.pdf", 5000)  # over the default cap of 2000 pages
+        side = int((pages.MAX_IMAGE_PIXELS * 1.5) ** 0.5)
+        Image.new("1", (side, side), 1).save(inbox / "bomb.png", optimize=True)
+        whole = plain.read_bytes()
+        (inbox / "truncated.pdf").write_bytes(whole[: len(whole) // 2])
+        (inbox / "zero.pdf").touch()  # a placeholder: waited for, never failed
+        os.symlink("/etc/hostname", inbox / "link.pdf")
+        os.mkfifo(inbox / "pipe.pdf")
+        # Names that must never reach a subprocess as they are.
+        for name in ("-v", "line\nbreak.png", os.fsdecode(b"caf\xe9.png")):
+            render_page(("Odd names are files too.",), height=400).save(inbox / name, format="PNG")
+
+    daemon = daemon_factory(watch_extra="incomplete_seconds = 3", before=before)
+    expected_failed = {
+        "encrypted.pdf": "encrypted",
+        "corrupt.pdf": "corrupt",
+        "nopages.pdf": "corrupt",
+        "huge.pdf": "too_large",
+        "bomb.png": "too_large",
+        "truncated.pdf": "not_ready",
+        "link.pdf": "not_regular_file",
+        "pipe.pdf": "not_regular_file",
+    }
+    done = daemon.wait_done(len(expected_failed) + 3, timeout=180)
+    outcomes = {Path(str(e["path"])).name: e for e in done}
+    for name, reason in expected_failed.items():
+        assert outcomes[name]["outcome"] == "failed", (name, outcomes[name])
+        assert outcomes[name]["reason"] == reason, (name, outcomes[name])
+        stem = name.rsplit(".", 1)[0]
+        report = json.loads((daemon.failed / f"{stem}.error.json").read_text())
+        assert report["reason"] == reason and report["message"]
+        assert os.path.lexists(daemon.failed / name)  # the original (or the link) is kept
+    assert "encrypted" in outcomes["encrypted.pdf"]["error"]
+    assert "5000 pages" in outcomes["huge.pdf"]["error"]
+    for name in ("-v", "line\nbreak.png", "caf\ufffd.png"):
+        assert outcomes[name]["outcome"] == "done", outcomes[name]
+    assert (daemon.outbox / "-v.json").exists()
+    assert (daemon.outbox / "line\nbreak.txt").exists()
+    assert os.path.exists(os.fsencode(daemon.outbox) + b"/caf\xe9.json")
+    assert (daemon.inbox / "zero.pdf").exists() and not (daemon.failed / "zero.pdf").exists()
+    assert not os.path.exists("/etc/hostname") or Path("/etc/hostname").read_bytes()  # untouched
+    # Still running, and still working.
+    render_page(("A good file after all that.",), height=400).save(
+        daemon.inbox / "good.png", format="PNG"
+    )
+    assert daemon.wait_done(len(expected_failed) + 4, timeout=60)[-1]["outcome"] == "done"
+
+
+def test_a_page_tesseract_cannot_finish_is_flagged_and_the_document_kept(daemon_factory) -> None:
+    daemon = daemon_factory(watch_extra="[watch.ocr]\ntimeout_seconds = 1\nauto_rotate = false")
+    shutil.copy(eval_path("pages", "ocrmypdf_linn.png"), daemon.inbox / "slow.png")
+    done = daemon.wait_done(1, timeout=60)
+    assert done[0]["outcome"] == "done"
+    page = json.loads((daemon.outbox / "slow.json").read_text())["pages"][0]
+    assert page["low_confidence"] and "did not finish" in page["error"]
+    assert (daemon.outbox / "slow.png").exists()
