@@ -11,11 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from hotocr.notify import SystemdNotifier
 from hotocr.testhooks import POINTS
 
-from .conftest import ENGLISH_LINES, Daemon, render_page, start_daemon, write_config
+from .conftest import (
+    ENGLISH_LINES,
+    LATIN_FONT,
+    Daemon,
+    render_page,
+    start_daemon,
+    write_config,
+)
+
+FONT = ImageFont.truetype(LATIN_FONT, 28)
 
 
 def drop(inbox: Path, name: str, line: str) -> None:
@@ -176,3 +186,31 @@ def test_the_daemon_notifies_ready_and_pings_the_watchdog(tmp_path: Path) -> Non
     finally:
         proc.kill()
         server.close()
+
+
+def test_a_burst_of_2000_small_files_is_processed_completely_once(daemon_factory) -> None:
+    """A scanner dumping a batch: nothing missed (inotify bursts, rescans), nothing twice."""
+    daemon = daemon_factory(
+        watch_extra="[watch.preprocess]\nsteps = []\n[watch.ocr]\nauto_rotate = false\n"
+        "[watch.correction]\nenabled = false"
+    )
+    staging = daemon.root / "staging"
+    staging.mkdir()
+    count = 2000
+    for i in range(count):
+        image = Image.new("L", (360, 70), 255)
+        ImageDraw.Draw(image).text((10, 10), f"page {i}", fill=0, font=FONT)
+        image.save(staging / f"p{i:04d}.png", format="PNG")
+    for path in sorted(staging.iterdir()):  # moved in as fast as the filesystem allows
+        path.rename(daemon.inbox / path.name)
+    daemon.wait_for(
+        lambda: len(list(daemon.outbox.glob("*.json"))) >= count, 900, f"{count} sidecars"
+    )
+    done = [e for e in daemon.events() if e.get("event") == "document.done"]
+    names = [Path(str(e["path"])).name for e in done]
+    assert len(names) == count and len(set(names)) == count  # each exactly once
+    assert all(e["outcome"] == "done" for e in done)
+    assert not list(daemon.inbox.iterdir())
+    assert sorted(p.name for p in daemon.outbox.glob("*.png")) == sorted(
+        f"p{i:04d}.png" for i in range(count)
+    )
