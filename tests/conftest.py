@@ -126,7 +126,9 @@ class Daemon:
         return self.proc.returncode
 
 
-def write_config(root: Path, extra: str = "", watch_extra: str = "") -> Path:
+def write_config(
+    root: Path, extra: str = "", watch_extra: str = "", daemon_extra: str = ""
+) -> Path:
     config = root / "config.toml"
     config.write_text(
         f"""
@@ -135,6 +137,7 @@ state_dir = "state"
 workers = 2
 log_format = "json"
 rescan_seconds = 5
+{daemon_extra}
 
 [[watch]]
 inbox = "inbox"
@@ -149,9 +152,9 @@ stable_seconds = 1.0
     return config
 
 
-def start_daemon(root: Path, config: Path) -> Daemon:
+def start_daemon(root: Path, config: Path, env: dict[str, str] | None = None) -> Daemon:
     log_path = root / "daemon.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     log = log_path.open("w", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hotocr", "run", "--config", str(config)],
@@ -174,12 +177,18 @@ def start_daemon(root: Path, config: Path) -> Daemon:
 def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def make(extra: str = "", watch_extra: str = "", before: Callable[[Path], None] | None = None):
+    def make(
+        extra: str = "",
+        watch_extra: str = "",
+        before: Callable[[Path], None] | None = None,
+        daemon_extra: str = "",
+        env: dict[str, str] | None = None,
+    ) -> Daemon:
         (tmp_path / "inbox").mkdir(exist_ok=True)
-        config = write_config(tmp_path, extra, watch_extra)
+        config = write_config(tmp_path, extra, watch_extra, daemon_extra)
         if before:
             before(tmp_path)
-        daemon = start_daemon(tmp_path, config)
+        daemon = start_daemon(tmp_path, config, env)
         started.append(daemon)
         return daemon
 

@@ -1,4 +1,4 @@
-"""Command line: ``hotocr run | process | correct | init-config | check``.
+"""Command line: ``hotocr run | process | correct | review | status | index | init-config | check``.
 
 Exit codes follow the exception hierarchy: 0 success, 1 a document failed, 2 bad config or
 usage, 3 a missing external program or language.
@@ -71,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--rules", type=Path, help="'printed -> meant' replacements, one per line")
     fix.add_argument("--report", action="store_true", help="list the corrections on stderr")
     fix.set_defaults(func=cmd_correct)
+
+    rev = sub.add_parser("review", help="build the HTML review page of flagged pages")
+    rev.add_argument("paths", nargs="+", type=Path, help="JSON sidecars or outbox folders")
+    rev.add_argument("--output", type=Path, required=True, help="folder for index.html")
+    rev.set_defaults(func=cmd_review)
+
+    stat = sub.add_parser("status", help="what each watch folder is doing (from the journal)")
+    with_config(stat)
+    stat.add_argument("--json", action="store_true", help="machine-readable output")
+    stat.set_defaults(func=cmd_status)
+
+    idx = sub.add_parser("index", help="rebuild OUTBOX/index.csv from the sidecars")
+    idx.add_argument("outbox", type=Path)
+    idx.add_argument(
+        "--failed",
+        type=Path,
+        action="append",
+        default=[],
+        help="also list the failed folder's reports",
+    )
+    idx.set_defaults(func=cmd_index)
 
     check = sub.add_parser("check", help="validate the config and the installed programs")
     with_config(check)
@@ -223,6 +244,30 @@ def cmd_correct(args: argparse.Namespace) -> int:
     if args.report:
         for c in result.corrections:
             print(f"{c.offset}\t{c.raw!r} -> {c.fixed!r}", file=sys.stderr)
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from hotocr import review  # noqa: PLC0415
+
+    index = review.build(args.paths, args.output)
+    print(index)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hotocr import status  # noqa: PLC0415
+
+    report = status.collect(load_config(args.config))
+    sys.stdout.write(status.as_json(report) if args.json else status.render(report))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from hotocr import results_index  # noqa: PLC0415
+
+    count = results_index.rebuild(args.outbox, args.failed)
+    print(f"{args.outbox / results_index.NAME}: {count} rows")
     return 0
 
 

@@ -127,6 +127,9 @@ class WatchConfig:
         "process | skip. skip: content already done in this folder goes to failed/ as a duplicate.",
         choices=("process", "skip"),
     )
+    review_page: bool = _opt(
+        False, "Keep a review page of flagged pages up to date in <outbox>/review/index.html."
+    )
     polling: bool = _opt(False, "Poll the folder instead of inotify (needed for SMB/NFS mounts).")
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
@@ -152,6 +155,13 @@ class DaemonConfig:
         3,
         "A file whose processing was cut short by a crash this many times is quarantined.",
         minimum=1,
+    )
+    metrics: str = _opt(
+        "",
+        'host:port for Prometheus /metrics and /healthz, e.g. "127.0.0.1:9464"; "" = off.',
+    )
+    health_stall_seconds: float = _opt(
+        60.0, "/healthz turns unhealthy when the main loop made no progress this long.", minimum=1
     )
     rescan_seconds: float = _opt(
         60.0,

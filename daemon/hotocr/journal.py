@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -90,7 +91,13 @@ class Job:
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        if readonly:
+            # For `hotocr status` beside a running daemon: WAL lets it read without blocking.
+            self._db = sqlite3.connect(
+                f"file:{path.absolute()}?mode=ro", uri=True, isolation_level=None, timeout=30
+            )
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every statement is its own transaction unless ``transaction`` is used.
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -126,6 +133,15 @@ class Journal:
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def record_refused(self, inbox: Path, rel_path: Path, reason: str, error: str) -> None:
+        """A file failed before it was claimed (a link, a file that never completed)."""
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO jobs (inbox, rel_path, work_path, state, reason, last_error, created,"
+            " updated, finished) VALUES (?, ?, x'', 'failed', ?, ?, ?, ?, ?)",
+            (_b(inbox), _b(rel_path), reason, _column("last_error", error), now, now, now),
+        )
 
     def set_state(self, job_id: int, state: str, **fields: object) -> None:
         allowed = {"sha256", "bytes", "pages", "reason", "last_error", "out_dir", "out_stem"}
@@ -178,6 +194,44 @@ class Journal:
     def counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         return {str(state): int(n) for state, n in rows}
+
+    def meta(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._db.execute("SELECT key, value FROM daemon")}
+
+    def folder_stats(self, inbox: Path, now: float) -> dict[str, Any]:
+        """Counts for ``hotocr status``: in flight, done and failed in the last hour and day."""
+        key = _b(inbox)
+
+        def one(sql: str, *args: object) -> int:
+            row = self._db.execute(sql, (key, *args)).fetchone()
+            return int(row[0] or 0)
+
+        finished = "SELECT COUNT(*) FROM jobs WHERE inbox = ? AND state IN ({}) AND finished >= ?"
+        failed_states = "'failed', 'quarantined'"
+        pages_sql = (
+            "SELECT SUM(pages) FROM jobs WHERE inbox = ? AND state = 'done' AND finished >= ?"
+        )
+        return {
+            "in_flight": one(
+                "SELECT COUNT(*) FROM jobs WHERE inbox = ? AND state IN (?, ?, ?)", *UNFINISHED
+            ),
+            "done_hour": one(finished.format("'done'"), now - 3600),
+            "done_day": one(finished.format("'done'"), now - 86400),
+            "failed_hour": one(finished.format(failed_states), now - 3600),
+            "failed_day": one(finished.format(failed_states), now - 86400),
+            "pages_hour": one(pages_sql, now - 3600),
+        }
+
+    def latest_failures(self, inbox: Path, limit: int = 5) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT rel_path, reason, last_error, finished FROM jobs WHERE inbox = ?"
+            " AND state IN ('failed', 'quarantined') AND reason NOT IN"
+            " ('claim_interrupted', 'claim') ORDER BY finished DESC LIMIT ?",
+            (_b(inbox), limit),
+        ).fetchall()
+        return [
+            {"file": os.fsdecode(r[0]), "reason": r[1], "error": r[2], "time": r[3]} for r in rows
+        ]
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(

@@ -174,6 +174,9 @@ class PageScheduler:
                 pages=tuple(job.results[n] for n in sorted(job.results)),
                 tesseract_version=tesseract.version(),
                 seconds=time.monotonic() - job.started,
+                steps=job.settings.steps,
+                render_dpi=job.settings.render_dpi,
+                low_confidence=job.settings.low_confidence,
             )
             out.append(Finished(job, result, None))
         return out

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hotocr import pages, sidecars
+from hotocr import pages, results_index, review, sidecars
 from hotocr._exec import tesseract
 from hotocr.config import Config, WatchConfig
 from hotocr.errors import (
@@ -32,10 +32,11 @@ from hotocr.errors import (
 )
 from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
+from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
-from hotocr.testhooks import crash_point
+from hotocr.testhooks import crash_point, stall_point
 from hotocr.watching import WORK_FOLDER, FolderWatcher, scan
 from hotocr.worker import PageSettings
 
@@ -86,6 +87,8 @@ class Service:
         ]
         self._retry: list[tuple[float, _Folder, Job]] = []
         self._notifier = SystemdNotifier.from_environment()
+        self._metrics = Metrics(config.daemon.health_stall_seconds)
+        self._in_flight = [0 for _ in self._folders]
 
     def _on_path(self, index: int, path: Path) -> None:
         """Called from watchdog threads: only hand the path over to the loop."""
@@ -98,11 +101,19 @@ class Service:
         self._prepare_folders()
         workers = self._config.effective_workers()
         scheduler = PageScheduler(workers)
+        backends = {}
         for kind, device in sorted(
             {(f.settings.backend, f.settings.device) for f in self._folders}
         ):
             name, why = scheduler.describe_backend(kind, device)
+            backends[(kind, device)] = name
             self._log.info("preprocess.backend", configured=kind, backend=name, why=why)
+        for folder in self._folders:
+            name = backends[(folder.settings.backend, folder.settings.device)]
+            self._metrics.backend.labels(_label(folder), name).set(1)
+        if self._config.daemon.metrics:
+            host, port = self._metrics.serve(self._config.daemon.metrics)
+            self._log.info("metrics.serving", url=f"http://{host}:{port}/metrics")
         self._install_signals()
         watchers = []
         for folder in self._folders:
@@ -136,6 +147,9 @@ class Service:
                 self._start_retries(scheduler)
                 for finished in scheduler.poll(TICK_SECONDS):
                     self._guarded(self._publish, finished)
+                stall_point()
+                self._update_gauges()
+                self._metrics.progress()
                 self._notifier.alive()  # only from here: a stuck loop stops the pings
         finally:
             self._notifier.stopping()
@@ -144,8 +158,16 @@ class Service:
             left = scheduler.abandon()
             self._journal.set_meta("stopped", sidecars.now_iso())
             self._journal.close()
+            self._metrics.close()
             self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
+
+    def _update_gauges(self) -> None:
+        for folder in self._folders:
+            self._metrics.queue.labels(_label(folder), "waiting").set(len(folder.tracker))
+            self._metrics.queue.labels(_label(folder), "in_flight").set(
+                self._in_flight[folder.index]
+            )
 
     def _guarded(self, step: Callable[..., None], *args: Any) -> None:
         """Last line of defence: a bug while handling one file is logged, not fatal. The job
@@ -258,6 +280,7 @@ class Service:
             pages=source.pages,
             attempt=attempts,
         )
+        self._in_flight[folder.index] += 1
         scheduler.submit(
             DocumentJob(source=source, settings=folder.settings, context=_Context(folder, job))
         )
@@ -345,6 +368,7 @@ class Service:
         folder, job = ctx.folder, self._journal.get(ctx.job.id) or ctx.job
         source = finished.job.source
         seconds = time.monotonic() - finished.job.started
+        self._in_flight[folder.index] -= 1
         if finished.error is not None or finished.result is None:
             error = finished.error or RuntimeError("no result")
             self._fail_job(
@@ -381,6 +405,7 @@ class Service:
         crash_point("before_commit")
         self._journal.set_state(job.id, "done")
         _remove_empty_parents(job.work_path.parent, folder.work_root)
+        self._record_done(folder, result, dest, seconds)
         self._log.info(
             "document.done",
             outcome="done",
@@ -392,6 +417,35 @@ class Service:
             flagged_pages=result.flagged_pages,
             seconds=round(seconds, 3),
         )
+
+    def _record_done(
+        self, folder: _Folder, result: sidecars.DocumentResult, original: Path, seconds: float
+    ) -> None:
+        """Metrics, the outbox's index.csv and, when enabled, its review page."""
+        watch = _label(folder)
+        self._metrics.documents.labels(watch, "done").inc()
+        self._metrics.pages.labels(watch).inc(len(result.pages))
+        self._metrics.low_confidence.labels(watch).inc(len(result.flagged_pages))
+        for page in result.pages:
+            self._metrics.page_seconds.labels(watch).observe(page.seconds)
+            if page.gpu_memory_bytes:
+                self._metrics.gpu_memory.set(page.gpu_memory_bytes)
+        outbox = folder.config.outbox
+        results_index.append(
+            outbox,
+            {
+                "time": sidecars.now_iso(),
+                "file": _shown(original.relative_to(outbox)),
+                "pages": len(result.pages),
+                "confidence": result.confidence,
+                "flagged_pages": result.flagged_pages,
+                "outcome": "done",
+                "seconds": round(seconds, 3),
+                "sha256": result.source.sha256,
+            },
+        )
+        if folder.config.review_page and result.flagged_pages:
+            review.build([outbox], outbox / "review")
 
     def _transient(self, folder: _Folder, job: Job, exc: BaseException) -> None:
         """The original stays claimed in its work folder; try again later, backing off."""
@@ -442,6 +496,7 @@ class Service:
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
         self._journal.set_state(job.id, final, reason=reason, last_error=str(exc))
         _remove_empty_parents(job.work_path.parent, folder.work_root)
+        self._record_failure(folder, dest, reason, sha256 or job.sha256)
         self._log_failure(
             job.original,
             dest=dest,
@@ -474,6 +529,24 @@ class Service:
         self._log_failure(
             path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
         )
+        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+        self._journal.record_refused(folder.config.inbox, rel, reason, str(exc))
+        self._record_failure(folder, dest, reason, None)
+
+    def _record_failure(self, folder: _Folder, dest: Path, reason: str, sha256: str | None) -> None:
+        watch = _label(folder)
+        self._metrics.documents.labels(watch, "failed").inc()
+        self._metrics.failures.labels(watch, reason).inc()
+        results_index.append(
+            folder.config.outbox,
+            {
+                "time": sidecars.now_iso(),
+                "file": os.path.relpath(_shown(dest), folder.config.outbox),
+                "outcome": "failed",
+                "reason": reason,
+                "sha256": sha256 or "",
+            },
+        )
 
     def _log_failure(
         self,
@@ -500,6 +573,10 @@ class Service:
             stage=stage,
             error=str(exc),
         )
+
+
+def _label(folder: _Folder) -> str:
+    return str(folder.config.inbox)
 
 
 def _work_root(state_dir: Path, inbox: Path) -> Path:

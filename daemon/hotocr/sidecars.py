@@ -41,6 +41,10 @@ class DocumentResult:
     pages: tuple[PageResult, ...]
     tesseract_version: str
     seconds: float
+    #: What produced the pages, so a review can recompute the image Tesseract saw.
+    steps: tuple[str, ...] = ()
+    render_dpi: int = 300
+    low_confidence: float = 70.0
 
     @property
     def confidence(self) -> float:
@@ -77,6 +81,8 @@ def document_json(result: DocumentResult, *, name: str) -> dict[str, Any]:
             "tesseract": result.tesseract_version,
             "preprocess_backend": result.backend,
         },
+        "preprocess": {"steps": list(result.steps), "render_dpi": result.render_dpi},
+        "low_confidence_threshold": result.low_confidence,
         "confidence": result.confidence,
         "flagged_pages": result.flagged_pages,
         "seconds": round(result.seconds, 3),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 POINTS = ("after_claim", "after_ocr", "after_temp_sidecar", "after_publish", "before_commit")
 
@@ -15,3 +16,10 @@ POINTS = ("after_claim", "after_ocr", "after_temp_sidecar", "after_publish", "be
 def crash_point(name: str) -> None:
     if os.environ.get("HOTOCR_TEST_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stall_point() -> None:
+    """``HOTOCR_TEST_STALL_FILE=<path>``: the main loop hangs while that file exists."""
+    path = os.environ.get("HOTOCR_TEST_STALL_FILE")
+    while path and os.path.exists(path):
+        time.sleep(0.05)

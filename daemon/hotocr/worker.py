@@ -97,6 +97,8 @@ class PageResult:
     corrections: tuple[Correction, ...] = ()
     #: Why the page has no text, when something went wrong with it alone (e.g. a timeout).
     error: str | None = None
+    #: GPU memory held by this worker's preprocessing after the page (0 on the CPU).
+    gpu_memory_bytes: int = 0
 
 
 def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
@@ -195,6 +197,7 @@ def process_page(task: PageTask) -> PageResult:
         backend=prep.backend,
         preprocess_ms=prep.milliseconds,
         corrections=corrected.corrections,
+        gpu_memory_bytes=int(getattr(backend, "memory_used", lambda: 0)()),
     )
 
 

@@ -37,6 +37,10 @@ class GpuBackend:
         if float(cupy.asnumpy((probe * 2).sum())) != 65280.0:
             raise RuntimeError("CUDA smoke kernel returned a wrong result")
 
+    def memory_used(self) -> int:
+        """Bytes CuPy's memory pool holds on this device (for the metrics)."""
+        return int(self.xp.get_default_memory_pool().total_bytes())
+
     def to_device(self, image: HostImage) -> Array:
         return self.xp.asarray(image)
 

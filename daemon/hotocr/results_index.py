@@ -1,0 +1,115 @@
+"""``index.csv`` in each outbox: one row per document, for spreadsheets and scripts.
+
+Rows are appended with a single ``write`` on an ``O_APPEND`` descriptor and fsynced. A crash
+in the middle of a write could still leave a partial last line, so every append first cuts
+the file back to its last newline: a broken row never survives the next append.
+``rebuild`` writes the whole file anew (atomically) from the sidecars.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hotocr.sidecars import ERROR_SCHEMA, SCHEMA, write_atomic
+
+NAME = "index.csv"
+COLUMNS = (
+    "time",
+    "file",
+    "pages",
+    "confidence",
+    "flagged_pages",
+    "outcome",
+    "seconds",
+    "reason",
+    "sha256",
+)
+
+
+def _line(row: Mapping[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([_cell(row.get(c, "")) for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _header() -> str:
+    return ",".join(COLUMNS) + "\n"
+
+
+def append(outbox: Path, row: Mapping[str, Any]) -> None:
+    path = outbox / NAME
+    outbox.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        _cut_partial_line(fd)
+        data = _line(row)
+        if os.fstat(fd).st_size == 0:
+            data = _header() + data
+        os.write(fd, data.encode("utf-8", "replace"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cut_partial_line(fd: int) -> None:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    tail_start = max(0, size - 65536)
+    tail = os.pread(fd, size - tail_start, tail_start)
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    os.ftruncate(fd, tail_start + cut + 1 if cut >= 0 else 0)
+
+
+def row_from_sidecar(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    if data.get("schema") == ERROR_SCHEMA:
+        return {
+            "time": data.get("time", ""),
+            "file": path.parent / str(data["source"]["name"]),
+            "outcome": "failed",
+            "reason": data.get("reason", ""),
+            "sha256": data["source"].get("sha256") or "",
+        }
+    return {
+        "time": data.get("created", ""),
+        "file": path.parent / str(data["source"]["name"]),
+        "pages": data["source"]["pages"],
+        "confidence": data["confidence"],
+        "flagged_pages": data["flagged_pages"],
+        "outcome": "done",
+        "seconds": data.get("seconds", ""),
+        "sha256": data["source"]["sha256"],
+    }
+
+
+def rebuild(outbox: Path, extra_folders: Iterable[Path] = ()) -> int:
+    """Write ``outbox/index.csv`` from every sidecar below ``outbox`` (and ``extra_folders``)."""
+    rows = []
+    for folder in (outbox, *extra_folders):
+        for path in sorted(folder.rglob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("schema") in (SCHEMA, ERROR_SCHEMA):
+                row = row_from_sidecar(path, data)
+                row["file"] = os.path.relpath(row["file"], outbox)
+                rows.append(row)
+    rows.sort(key=lambda r: (str(r["time"]), str(r["file"])))
+    write_atomic(outbox / NAME, (_header() + "".join(_line(r) for r in rows)).encode("utf-8"))
+    return len(rows)

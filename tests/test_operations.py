@@ -1,0 +1,290 @@
+"""The operator's view: review page (in a real browser), metrics and health, status, index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from hotocr import results_index
+from hotocr.journal import Journal
+
+from .conftest import ENGLISH_LINES, Daemon, degrade, render_page, write_config
+
+STAINED_LINES = (
+    "Th1s 1s 4 s@mple w1th typ0s.",
+    "Dear customer, your invoice is attached below.",
+    "Payment is due within thirty days of receipt.",
+    "Please quote the reference on every transfer.",
+    "The warehouse closes early on public holidays.",
+)
+# Stained reads at about 84, clean at about 94 (Tesseract 5.3): one flagged, one not.
+THRESHOLD = "review_page = true\n[watch.ocr]\nlow_confidence = 90"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def drop_pair(daemon: Daemon) -> None:
+    render_page(ENGLISH_LINES, height=1100).save(daemon.inbox / "clean.png", dpi=(300, 300))
+    stained = degrade(render_page(STAINED_LINES, height=1100, size=34), seed=3)
+    stained.save(daemon.inbox / "stained.png", dpi=(300, 300))
+
+
+class Dom(HTMLParser):
+    """Just enough of the DOM: elements with their attributes and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str], list[str]]] = []
+        self._open: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {k: v or "" for k, v in attrs}, []))
+        if tag not in ("img", "br", "meta", "link", "input"):
+            self._open.append(len(self.elements) - 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            index = self._open.pop()
+            if self.elements[index][0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for index in self._open:
+            self.elements[index][2].append(data)
+
+    def find(self, tag: str, cls: str | None = None) -> list[tuple[dict[str, str], str]]:
+        return [
+            (attrs, "".join(text))
+            for t, attrs, text in self.elements
+            if t == tag and (cls is None or cls in attrs.get("class", "").split())
+        ]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("chromium not installed")
+    return path
+
+
+def test_review_page_in_a_real_browser(daemon_factory, tmp_path: Path) -> None:
+    daemon = daemon_factory(watch_extra=THRESHOLD)
+    drop_pair(daemon)
+    done = daemon.wait_done(2, timeout=120)
+    flagged = {Path(str(e["path"])).name: e["flagged_pages"] for e in done}
+    assert flagged == {"clean.png": [], "stained.png": [1]}
+    kept = daemon.outbox / "review" / "index.html"
+    assert kept.exists()  # review_page = true: the daemon keeps it up to date
+    report = tmp_path / "report"
+    out = subprocess.run(
+        [sys.executable, "-m", "hotocr", "review", str(daemon.outbox), "--output", str(report)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    index = report / "index.html"
+    browser = chromium()
+    profile = tmp_path / "profile"
+    shot = tmp_path / "review.png"
+    subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            "--window-size=1400,1100",
+            index.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.exists() and shot.stat().st_size > 20_000
+    dumped = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", index.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    dom = Dom()
+    dom.feed(dumped)
+    sections = dom.find("section", "page")
+    assert [a["data-document"] for a, _ in sections] == ["stained.png"]  # only the flagged page
+    summary = dom.find("p", "summary")[0][1]
+    assert "1 flagged page in 1 of 2 documents" in summary
+    marks = dom.find("mark", "low")
+    boxes = dom.find("rect", "low")
+    assert marks and len(boxes) >= len(marks)  # highlighted words, boxed on the picture
+    corrections = " ".join(text for _, text in dom.find("ul", "corrections"))
+    assert "s@mple" in corrections and "sample" in corrections
+    images = dom.find("img")
+    assert images and (report / images[0][0]["src"]).exists()
+    links = {text: a["href"] for a, text in dom.find("a")}
+    assert (report / links["original"]).resolve() == (daemon.outbox / "stained.png").resolve()
+    assert (report / links["JSON"]).resolve() == (daemon.outbox / "stained.json").resolve()
+    # No external assets: nothing is fetched from a network.
+    assert "http://" not in index.read_text() and "https://" not in index.read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_what_happened_and_healthz_follows_the_loop(
+    daemon_factory, tmp_path: Path
+) -> None:
+    port = free_port()
+    stall = tmp_path / "stall"
+    daemon = daemon_factory(
+        daemon_extra=f'metrics = "127.0.0.1:{port}"\nhealth_stall_seconds = 2',
+        env={"HOTOCR_TEST_STALL_FILE": str(stall)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    status, before = fetch(base + "/metrics")
+    assert status == 200
+    assert metric(before, "hotocr_documents_total", outcome="done") == 0
+    assert metric(before, "hotocr_preprocess_backend", backend="cpu") == 1
+    drop_pair(daemon)
+    (daemon.inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage\n%%EOF\n")
+    daemon.wait_done(3, timeout=120)
+    _, after = fetch(base + "/metrics")
+    assert metric(after, "hotocr_documents_total", outcome="done") == 2
+    assert metric(after, "hotocr_documents_total", outcome="failed") == 1
+    assert metric(after, "hotocr_failures_total", reason="corrupt") == 1
+    assert metric(after, "hotocr_pages_total") == 2
+    assert metric(after, "hotocr_page_seconds_count") == 2
+    assert metric(after, "hotocr_queue_depth", stage="in_flight") == 0
+    assert fetch(base + "/healthz")[0] == 200
+    stall.touch()  # the test hook: the main loop hangs while this file exists
+    time.sleep(3.5)
+    code, body = fetch(base + "/healthz")
+    assert code == 503 and body.startswith("stalled")
+    stall.unlink()
+    time.sleep(1.0)
+    assert fetch(base + "/healthz")[0] == 200
+
+
+def status_json(config: Path) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run(
+        [sys.executable, "-m", "hotocr", "status", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_status_from_a_journal_with_known_contents(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "waiting.pdf").write_bytes(b"%PDF")
+    config = write_config(tmp_path)
+    journal = Journal(tmp_path / "state" / "journal.sqlite3")
+    inbox = tmp_path / "inbox"
+    now = time.time()
+    states = [("done", 10, 600), ("done", 5, 7200), ("failed", 0, 60), ("claimed", 3, 0)]
+    for i, (state, pages, age) in enumerate(states):
+        job = journal.begin_claim(inbox, Path(f"f{i}.pdf"), tmp_path / "state" / "work")
+        journal.set_state(
+            job.id,
+            state,
+            pages=pages,
+            reason="corrupt" if state == "failed" else None,
+            last_error="pdfinfo cannot read it" if state == "failed" else None,
+        )
+        journal._db.execute("UPDATE jobs SET finished = ? WHERE id = ?", (now - age, job.id))
+    journal.close()
+    report = status_json(config)
+    watch = report["watches"][0]
+    assert report["daemon"]["running"] is False
+    assert watch["waiting"] == 1 and watch["in_flight"] == 1
+    assert (watch["done_last_hour"], watch["done_last_day"]) == (1, 2)
+    assert (watch["failed_last_hour"], watch["failed_last_day"]) == (1, 1)
+    assert watch["pages_per_minute"] == round(10 / 60, 2)
+    assert watch["latest_failures"][0]["file"] == "f2.pdf"
+    assert watch["latest_failures"][0]["reason"] == "corrupt"
+
+
+def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) -> None:
+    daemon = daemon_factory()
+    drop_pair(daemon)
+    (daemon.inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage\n%%EOF\n")
+    daemon.wait_done(3, timeout=120)
+    report = status_json(daemon.root / "config.toml")
+    assert report["daemon"]["running"] is True and report["daemon"]["pid"] == daemon.proc.pid
+    watch = report["watches"][0]
+    assert watch["done_last_hour"] == 2 and watch["failed_last_hour"] == 1
+    assert watch["latest_failures"][0]["reason"] == "corrupt"
+    text = subprocess.run(
+        [sys.executable, "-m", "hotocr", "status", "--config", str(daemon.root / "config.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "daemon: running" in text and "broken.pdf (corrupt)" in text
+    # index.csv: one row per document, outcome included.
+    index = daemon.outbox / results_index.NAME
+    rows = index.read_text().splitlines()
+    assert rows[0].startswith("time,file,pages,confidence") and len(rows) == 4
+    assert sum(",done," in r for r in rows) == 2 and sum(",failed," in r for r in rows) == 1
+    # A crash in the middle of an append: the partial row is cut before the next one.
+    with index.open("a") as fh:
+        fh.write("2026-01-01T00:00:00,half-writ")
+    results_index.append(daemon.outbox, {"file": "next.pdf", "outcome": "done"})
+    lines = index.read_text().splitlines()
+    assert "half-writ" not in index.read_text() and lines[-1].split(",")[1] == "next.pdf"
+    # Rebuilt from the sidecars.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotocr",
+            "index",
+            str(daemon.outbox),
+            "--failed",
+            str(daemon.failed),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "3 rows" in out.stdout
+    assert len(index.read_text().splitlines()) == 4
