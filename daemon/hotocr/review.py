@@ -109,10 +109,11 @@ def _section(item: FlaggedPage, output: Path) -> str:
     )
     if image_name:
         width, height = _image_size(output / "pages" / image_name)
+        # The SVG shares the picture's coordinate system and scales with it.
         figure = (
-            f'<div class="picture" style="width:{width}px"><img src="pages/{image_name}" '
+            f'<div class="picture"><img src="pages/{image_name}" '
             f'width="{width}" height="{height}" alt="page {number}">'
-            f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}">{boxes}</svg>'
+            f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{boxes}</svg>'
             "</div>"
         )
     else:
@@ -246,10 +247,10 @@ h1 {{ margin: 0 0 .2em; }}
 .pageno {{ color: #666; font-weight: normal; }}
 .conf {{ color: #b00; }}
 .columns {{ display: flex; gap: 1.2em; align-items: flex-start; }}
-figure {{ margin: 0; flex: 0 0 auto; max-width: 55%; overflow: auto; }}
+figure {{ margin: 0; flex: 0 0 55%; }}
 .picture {{ position: relative; }}
-.picture img, .picture svg {{ position: absolute; left: 0; top: 0; }}
-.picture img {{ position: static; display: block; }}
+.picture img {{ display: block; width: 100%; height: auto; border: 1px solid #ccc; }}
+.picture svg {{ position: absolute; left: 0; top: 0; width: 100%; height: 100%; }}
 rect.low {{ fill: rgba(255, 200, 0, .25); stroke: #e00; stroke-width: 2; }}
 .text {{ flex: 1 1 auto; min-width: 20em; }}
 pre {{ white-space: pre-wrap; font: 13px/1.45 ui-monospace, monospace; background: #fafafa;
