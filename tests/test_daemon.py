@@ -197,7 +197,8 @@ def test_sigterm_mid_document_exits_promptly_and_the_document_is_finished_after_
     again = daemon_factory()
     done = again.wait_done(1, timeout=120)
     assert done[0]["outcome"] == "done"
-    assert sorted(p.name for p in again.outbox.iterdir()) == ["long.json", "long.pdf", "long.txt"]
+    published = sorted(p.name for p in again.outbox.iterdir())
+    assert published == ["index.csv", "long.json", "long.pdf", "long.txt"]
     assert len(sidecar(again, "long.json")["pages"]) == 4  # type: ignore[arg-type]
 
 

@@ -47,10 +47,13 @@ def test_a_crash_at_any_step_loses_and_duplicates_nothing(tmp_path: Path, point:
     finally:
         assert daemon.stop() == 0
     out = daemon.outbox
+    rows = (out / "index.csv").read_text().splitlines()[1:]
+    assert sorted(r.split(",")[1] for r in rows) == ["first.png", "sub/second.png"]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "first.json",
         "first.png",
         "first.txt",
+        "index.csv",
         "sub/second.json",
         "sub/second.png",
         "sub/second.txt",

@@ -9,6 +9,7 @@ mark it done, or (when it keeps killing the daemon) to quarantine it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import queue
 import signal
@@ -320,6 +321,7 @@ class Service:
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
                 elif self._published(job):
                     self._journal.set_state(job.id, "done")
+                    self._index_recovered(folder, job)
                     log.info("recover.already_published")
                 else:
                     self._journal.set_state(job.id, "failed", reason="lost")
@@ -338,6 +340,17 @@ class Service:
                 continue
             log.info("recover.requeued", attempts=job.attempts)
             self._start_job(folder, job, scheduler)
+
+    @staticmethod
+    def _index_recovered(folder: _Folder, job: Job) -> None:
+        """The crash came before the index row was written: add it from the JSON sidecar."""
+        assert job.out_dir is not None and job.out_stem is not None
+        sidecar = job.out_dir / f"{job.out_stem}.json"
+        if not sidecar.exists():
+            return
+        row = results_index.row_from_sidecar(sidecar, json.loads(sidecar.read_text("utf-8")))
+        row["file"] = os.path.relpath(row["file"], folder.config.outbox)
+        results_index.append(folder.config.outbox, row)
 
     @staticmethod
     def _published(job: Job) -> bool:
