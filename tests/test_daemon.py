@@ -43,7 +43,9 @@ def test_the_three_eval_files_produce_their_sidecars(daemon_factory) -> None:
         assert cer(page["text"], linn_text) < 0.02
         assert page["confidence"] >= linn["confidence"] - 2  # type: ignore[operator]
         rotations.append(page["rotation"])
-    assert sorted(rotations) == [0, 0, 90, 180]  # page 2's /Rotate is applied by poppler
+    # Page 2 is a landscape page with its text running sideways: Tesseract's layout analysis
+    # reads it as it is, or hotocr turns it (270); pages 3 and 4 must be turned.
+    assert rotations[0] == 0 and rotations[1] in (0, 270) and rotations[2:] == [180, 90]
     for name in names:
         stem = Path(name).stem
         assert (daemon.outbox / name).exists()  # the original, moved

@@ -142,7 +142,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     progress = _Progress(len(files), enabled=sys.stderr.isatty())
     failures = 0
     used: set[tuple[Path, str]] = set()
-    scheduler = PageScheduler(cfg.effective_workers())
+    scheduler = PageScheduler(cfg.effective_workers(), warm=(settings,))
     try:
         for path in files:
             try:

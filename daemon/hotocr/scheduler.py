@@ -27,6 +27,7 @@ from hotocr.worker import (
     describe_backend,
     init_worker,
     process_page,
+    ready,
 )
 
 #: A document whose pages killed a worker process this many times is given up.
@@ -67,10 +68,20 @@ class Finished:
 
 
 class PageScheduler:
-    def __init__(self, workers: int, *, max_in_flight: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        max_in_flight: int | None = None,
+        warm: tuple[PageSettings, ...] = (),
+    ) -> None:
         self._workers = workers
         self._limit = max_in_flight or workers * 2
+        self._warm = warm
         self._pool = self._new_pool()
+        # Start (and warm) every worker now: the first document should not pay for it.
+        for future in [self._pool.submit(ready) for _ in range(workers)]:
+            future.result(timeout=300)
         self._jobs: deque[DocumentJob] = deque()
         self._futures: dict[Future[PageResult], tuple[DocumentJob, int]] = {}
 
@@ -80,6 +91,7 @@ class PageScheduler:
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
+            initargs=(self._warm,),
         )
 
     def describe_backend(self, kind: str, device: int) -> tuple[str, str]:

@@ -101,7 +101,7 @@ class Service:
     def run(self) -> int:
         self._prepare_folders()
         workers = self._config.effective_workers()
-        scheduler = PageScheduler(workers)
+        scheduler = PageScheduler(workers, warm=tuple({f.settings for f in self._folders}))
         backends = {}
         for kind, device in sorted(
             {(f.settings.backend, f.settings.device) for f in self._folders}

@@ -29,6 +29,9 @@ from hotocr.recognize import Recognition, Word, recognize
 
 #: OSD seconds allowed, on top of the page's recognition timeout.
 OSD_TIMEOUT = 60.0
+#: Below this deskew confidence a page has no horizontal text lines (turned 90/270, or no
+#: text): orientation detection runs before the first reading instead of after it.
+SIDEWAYS_CONFIDENCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,33 @@ def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
     return out
 
 
-def init_worker() -> None:
-    """Pool initializer: one single-threaded Tesseract per worker (5x faster on 2 cores)."""
+def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
+    """Pool initializer: one single-threaded Tesseract per worker (5x faster on 2 cores),
+    and the start-up costs paid here, once, not on the first page: the preprocessing backend
+    (on a GPU: context and kernels) and the correction word lists."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
     _die_with_parent()
+    for settings in warm:
+        backend = backend_for(settings).backend
+        # Touch the preprocessing code paths and memory once on a page-sized image.
+        page = np.full((3300, 2550), 255, np.uint8)
+        page[1000:1040, 300:2200] = 0
+        preprocess(backend, page, dpi=300, steps=settings.steps)
+        if settings.correction:
+            correct_text(
+                "warm",
+                languages=settings.languages,
+                enabled=True,
+                dictionary=settings.dictionary,
+                rules=settings.rules,
+            )
+
+
+def ready() -> int:
+    """A no-op task: submitting one per worker makes the pool start them all now."""
+    time.sleep(0.2)
+    return os.getpid()
 
 
 def _die_with_parent() -> None:
@@ -210,31 +235,63 @@ def _orient_and_recognize(
     it runs only when the upright reading is below the review threshold; the turned page is
     kept only if it reads better.
     """
-    prep, rec = _prepare_and_read(gray, dpi, settings, backend, work)
-    if not settings.auto_rotate or rec.confidence >= settings.low_confidence:
+    prep = preprocess(backend, gray, dpi=dpi, steps=settings.steps)
+    _write_page(work, prep.image)
+    sideways = prep.skew_confidence is not None and prep.skew_confidence < SIDEWAYS_CONFIDENCE
+    if settings.auto_rotate and sideways:
+        # No horizontal text lines: probably turned by 90 or 270 degrees. Ask OSD before
+        # reading, rather than reading garbage first (saves a whole recognition).
+        turned = _turn_if_osd_says(gray, dpi, settings=settings, backend=backend, work=work)
+        if turned is not None:
+            return turned
+    rec = _read(work, prep, settings)
+    if not settings.auto_rotate or rec.confidence >= settings.low_confidence or sideways:
         return 0, prep, rec
+    # Upside down (180 degrees) has horizontal lines too: only a poor reading tells.
+    _write_page(work, prep.image)
+    turned = _turn_if_osd_says(
+        gray, dpi, settings=settings, backend=backend, work=work, better_than=rec.confidence
+    )
+    return turned if turned is not None else (0, prep, rec)
+
+
+def _turn_if_osd_says(
+    gray: HostImage,
+    dpi: int | None,
+    *,
+    settings: PageSettings,
+    backend: Backend,
+    work: Path,
+    better_than: float = -1.0,
+) -> tuple[int, Preprocessed, Recognition] | None:
+    """Turn the page as OSD says and read it; None if OSD sees no turn or it reads worse."""
     orientation = tesseract.detect_orientation(work, timeout=OSD_TIMEOUT)
     if orientation is None or orientation.rotate == 0:
-        return 0, prep, rec
+        return None
     turned = np.ascontiguousarray(np.rot90(gray, k=-orientation.rotate // 90))
-    prep2, rec2 = _prepare_and_read(turned, dpi, settings, backend, work)
-    if rec2.confidence > rec.confidence:
-        return orientation.rotate, prep2, rec2
-    return 0, prep, rec
+    prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
+    return (orientation.rotate, prep, rec) if rec.confidence > better_than else None
 
 
 def _prepare_and_read(
     gray: HostImage, dpi: int | None, settings: PageSettings, backend: Backend, work: Path
 ) -> tuple[Preprocessed, Recognition]:
     prep = preprocess(backend, gray, dpi=dpi, steps=settings.steps)
+    _write_page(work, prep.image)
+    return prep, _read(work, prep, settings)
+
+
+def _write_page(work: Path, image: HostImage) -> None:
     # Uncompressed PGM: a PNG encode would cost 170-570 ms per page for nothing.
-    if not cv2.imwrite(str(work), prep.image):
+    if not cv2.imwrite(str(work), image):
         raise OSError(f"cannot write the page image to {work}")
-    rec = recognize(
+
+
+def _read(work: Path, prep: Preprocessed, settings: PageSettings) -> Recognition:
+    return recognize(
         work,
         languages=settings.tesseract_languages,
         psm=settings.psm,
         dpi=prep.dpi,
         timeout=settings.timeout,
     )
-    return prep, rec

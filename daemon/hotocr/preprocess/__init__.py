@@ -48,6 +48,9 @@ class Preprocessed:
     applied: tuple[str, ...]
     skew_degrees: float | None
     skew_applied: bool
+    #: How clearly horizontal text lines stood out (None when deskew did not run); a page
+    #: turned by 90 or 270 degrees has none.
+    skew_confidence: float | None
     backend: str
     milliseconds: dict[str, float]
 
@@ -76,6 +79,7 @@ def preprocess(
         applied=steps,
         skew_degrees=state.skew_degrees,
         skew_applied=state.skew_applied,
+        skew_confidence=state.skew_confidence,
         backend=backend.name,
         milliseconds=timings,
     )
