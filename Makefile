@@ -29,10 +29,13 @@ typecheck: .stamp-venv
 	$(BIN)/mypy
 
 bench: .stamp-venv .stamp-test-deps
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/preprocess.py
 	$(BIN)/python bench/deskew.py
 	$(BIN)/python bench/correction.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/plot_throughput.py
 
 # System packages: installed only when one is missing (dpkg -s is fast), so a
 # second run does not touch apt at all.

@@ -25,6 +25,14 @@ class _Candidate:
     not_before: float = 0.0
 
 
+def _signature(path: Path) -> Signature | None:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
 class StabilityTracker:
     def __init__(
         self, settle_seconds: float, *, clock: Callable[[], float] = time.monotonic
@@ -42,7 +50,8 @@ class StabilityTracker:
     def observe(self, path: Path) -> None:
         """Something happened to ``path`` (an event or a rescan): start or keep watching it."""
         if path not in self._candidates:
-            self._candidates[path] = _Candidate(signature=None, since=self._clock())
+            # Record the state now, so the settle time counts from the event, not the next tick.
+            self._candidates[path] = _Candidate(signature=_signature(path), since=self._clock())
 
     def defer(self, path: Path, seconds: float) -> None:
         """Look at ``path`` again no sooner than ``seconds`` from now (it was not ready)."""
