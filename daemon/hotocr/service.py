@@ -362,6 +362,15 @@ class Service:
             (job.out_dir / f"{job.out_stem}{m}").exists() for m in markers
         )
 
+    def _reserve_stem(self, job: Job, folder: Path, suffixes: tuple[str, ...]) -> str:
+        """The output name for ``job`` in ``folder``: the one it reserved before a crash, or a
+        free one, reserved in the journal before anything is written under it."""
+        if job.out_dir == folder and job.out_stem:
+            return job.out_stem
+        stem = sidecars.free_stem(folder, job.rel_path.name, suffixes, self._reserved)
+        self._journal.set_state(job.id, "publishing", out_dir=folder, out_stem=stem)
+        return stem
+
     def _reserved(self, folder: Path, stem: str) -> bool:
         """Whether an unfinished job already chose ``stem`` in ``folder``."""
         return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
@@ -398,17 +407,12 @@ class Service:
         result = finished.result
         dest_dir = folder.config.outbox / job.rel_path.parent
         try:
-            stem = job.out_stem if job.out_dir == dest_dir and job.out_stem else None
-            if stem is None:
-                stem = sidecars.free_stem(
-                    dest_dir, job.rel_path.name, (".txt", ".json"), self._reserved
-                )
-                self._journal.set_state(job.id, "publishing", out_dir=dest_dir, out_stem=stem)
-            dest = dest_dir / f"{stem}{job.rel_path.suffix}"
+            stem = self._reserve_stem(job, dest_dir, (".txt", ".json"))
             published = sidecars.publish_result(
-                result, original=job.work_path, folder=dest_dir, stem=stem, move_original=False
+                result, original=job.work_path, folder=dest_dir, stem=stem, move_original=True
             )
-            sidecars.move_atomic(job.work_path, dest)
+            assert published.original is not None
+            dest = published.original
         except OSError as exc:  # disk full, permissions, a share gone: worth retrying
             self._transient(folder, job, exc)
             return
@@ -487,12 +491,7 @@ class Service:
         """A claimed file goes to failed/ with its report; the journal records the outcome."""
         dest_dir = folder.config.failed / job.rel_path.parent
         try:
-            stem = job.out_stem if job.out_dir == dest_dir and job.out_stem else None
-            if stem is None:
-                stem = sidecars.free_stem(
-                    dest_dir, job.rel_path.name, (".error.json",), self._reserved
-                )
-                self._journal.set_state(job.id, "publishing", out_dir=dest_dir, out_stem=stem)
+            stem = self._reserve_stem(job, dest_dir, (".error.json",))
             dest = sidecars.publish_failure(
                 exc,
                 original=job.work_path,
