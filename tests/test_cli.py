@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from hotocr import config
+from hotocr.preprocess import to_gray
+from hotocr.preprocess.cpu import CpuBackend
 
 from .conftest import ENGLISH_LINES, cer, render_page
 
@@ -80,3 +84,37 @@ def test_process_writes_the_same_sidecars_and_exits_by_outcome(tmp_path: Path) -
     assert out.returncode == 1
     assert "broken.pdf: failed" in out.stderr
     assert (outdir / "one.json").exists()
+
+
+def test_preprocess_shows_what_the_steps_did(tmp_path: Path) -> None:
+    page = to_gray(render_page(ENGLISH_LINES * 3, height=2000))
+    tilted = CpuBackend().rotate(page, 3.0, fill=255)  # counter-clockwise: skew -3
+    Image.fromarray(tilted).save(tmp_path / "tilted.png", dpi=(300, 300))
+    out = hotocr(
+        "preprocess",
+        str(tmp_path / "tilted.png"),
+        "--output",
+        str(tmp_path / "pre"),
+        "--backend",
+        "cpu",
+        "--steps",
+        "deskew,remove_background",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    line = json.loads(out.stdout.strip())
+    assert line["page"] == 1 and line["backend"] == "cpu"
+    assert line["steps"] == ["deskew", "remove_background"]
+    assert line["skew_applied"] and abs(line["skew_degrees"] + 3.0) <= 0.1
+    assert set(line["milliseconds"]) == {"deskew", "remove_background", "total"}
+    assert Path(line["output"]).exists()
+    bad = hotocr(
+        "preprocess",
+        str(tmp_path / "tilted.png"),
+        "--output",
+        str(tmp_path / "x"),
+        "--steps",
+        "sharpen",
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2 and "sharpen" in bad.stderr

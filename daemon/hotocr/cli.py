@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from PIL import Image
+
 from hotocr import __version__, config, pages, sidecars
 from hotocr._exec import poppler, tesseract
 from hotocr.errors import ConfigError, HotocrError, MissingDependency
@@ -71,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--rules", type=Path, help="'printed -> meant' replacements, one per line")
     fix.add_argument("--report", action="store_true", help="list the corrections on stderr")
     fix.set_defaults(func=cmd_correct)
+
+    pre = sub.add_parser("preprocess", help="show what preprocessing does to pages (PNG + JSON)")
+    pre.add_argument("files", nargs="+", type=Path)
+    pre.add_argument("--output", type=Path, required=True, help="folder for the page PNGs")
+    with_config(pre)
+    pre.add_argument("--steps", help="comma-separated, e.g. deskew,remove_background")
+    pre.add_argument("--backend", choices=("auto", "cpu", "gpu"))
+    pre.add_argument("--device", type=int)
+    pre.set_defaults(func=cmd_preprocess)
 
     rev = sub.add_parser("review", help="build the HTML review page of flagged pages")
     rev.add_argument("paths", nargs="+", type=Path, help="JSON sidecars or outbox folders")
@@ -245,6 +256,60 @@ def cmd_correct(args: argparse.Namespace) -> int:
         for c in result.corrections:
             print(f"{c.offset}\t{c.raw!r} -> {c.fixed!r}", file=sys.stderr)
     return 0
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    """One JSON line per page: what the steps did and what they cost."""
+    import json  # noqa: PLC0415
+
+    from hotocr.preprocess import preprocess, to_gray  # noqa: PLC0415
+
+    cfg = load_config(args.config)
+    pre = cfg.watches[0].preprocess
+    steps = tuple(s for s in args.steps.split(",") if s) if args.steps is not None else pre.steps
+    unknown = [s for s in steps if s not in config.PREPROCESS_STEPS]
+    if unknown:
+        raise ConfigError(
+            f"--steps: unknown {unknown[0]!r}; allowed: {', '.join(config.PREPROCESS_STEPS)}"
+        )
+    choice = select_backend(
+        args.backend or pre.backend,
+        pre.device if args.device is None else args.device,
+        pre.gpu_memory_limit,
+    )
+    args.output.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for path in args.files:
+        try:
+            source = pages.inspect(path.absolute(), max_pages=cfg.watches[0].ocr.max_pages)
+            for number in range(1, source.pages + 1):
+                loaded = pages.load_page(
+                    source.path, source.kind, number, dpi=cfg.watches[0].ocr.dpi, timeout=120
+                )
+                result = preprocess(
+                    choice.backend, to_gray(loaded.image), dpi=loaded.dpi, steps=steps
+                )
+                target = args.output / f"{path.stem}-p{number}.png"
+                Image.fromarray(result.image).save(target)
+                print(
+                    json.dumps(
+                        {
+                            "file": str(path),
+                            "page": number,
+                            "output": str(target),
+                            "steps": list(result.applied),
+                            "skew_degrees": result.skew_degrees,
+                            "skew_applied": result.skew_applied,
+                            "backend": result.backend,
+                            "milliseconds": result.milliseconds,
+                        }
+                    ),
+                    flush=True,
+                )
+        except (HotocrError, OSError) as exc:
+            failures += 1
+            print(f"hotocr: {path}: {exc}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -63,6 +63,9 @@ class PreprocessConfig:
         choices=("auto", "cpu", "gpu"),
     )
     device: int = _opt(0, "CUDA device number for the gpu backend.", minimum=0)
+    gpu_memory_limit: int = _opt(
+        0, "MiB of GPU memory one worker's preprocessing may hold (0 = no limit).", minimum=0
+    )
     steps: tuple[str, ...] = _opt(
         ("deskew", "remove_background", "contrast"),
         "Steps in the order they run. Known: " + ", ".join(PREPROCESS_STEPS) + ".",

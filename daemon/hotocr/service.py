@@ -100,6 +100,9 @@ class Service:
 
     def run(self) -> int:
         self._prepare_folders()
+        # CuPy compiles kernels once and caches them; keep the cache with the daemon's state
+        # (under systemd the home folder is read-only). Spawned workers inherit this.
+        os.environ.setdefault("CUPY_CACHE_DIR", str(self._config.daemon.state_dir / "cupy-cache"))
         workers = self._config.effective_workers()
         scheduler = PageScheduler(workers, warm=tuple({f.settings for f in self._folders}))
         backends = {}

@@ -50,6 +50,7 @@ class PageSettings:
     correction: bool
     dictionary: Path | None = None
     rules: Path | None = None
+    gpu_memory_limit: int = 0
 
     @classmethod
     def from_watch(
@@ -68,6 +69,7 @@ class PageSettings:
             correction=watch.correction.enabled,
             dictionary=watch.correction.dictionary,
             rules=watch.correction.rules,
+            gpu_memory_limit=watch.preprocess.gpu_memory_limit,
         )
 
     @property
@@ -162,7 +164,9 @@ _BACKENDS: dict[tuple[str, int], BackendChoice] = {}
 def backend_for(settings: PageSettings) -> BackendChoice:
     key = (settings.backend, settings.device)
     if key not in _BACKENDS:
-        _BACKENDS[key] = select_backend(settings.backend, settings.device)
+        _BACKENDS[key] = select_backend(
+            settings.backend, settings.device, settings.gpu_memory_limit
+        )
     return _BACKENDS[key]
 
 

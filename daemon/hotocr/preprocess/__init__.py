@@ -25,7 +25,7 @@ class BackendChoice:
     reason: str
 
 
-def select_backend(kind: str, device: int = 0) -> BackendChoice:
+def select_backend(kind: str, device: int = 0, memory_limit_mb: int = 0) -> BackendChoice:
     """``cpu``, ``gpu`` (an error when unusable) or ``auto`` (GPU if it really works)."""
     if kind == "cpu":
         return BackendChoice(CpuBackend(), "configured")
@@ -34,7 +34,8 @@ def select_backend(kind: str, device: int = 0) -> BackendChoice:
     try:
         from hotocr.preprocess.gpu import GpuBackend  # noqa: PLC0415 - CuPy only on demand
 
-        return BackendChoice(GpuBackend(device), f"CUDA device {device} passed a smoke test")
+        gpu = GpuBackend(device, memory_limit_mb=memory_limit_mb)
+        return BackendChoice(gpu, f"CUDA device {device} passed a smoke test")
     except Exception as exc:
         if kind == "gpu":
             raise MissingDependency(f"preprocess backend 'gpu' is not usable: {exc}") from exc

@@ -20,7 +20,7 @@ from hotocr.preprocess.backend import Array, HostImage
 class GpuBackend:
     name = "gpu"
 
-    def __init__(self, device: int = 0) -> None:
+    def __init__(self, device: int = 0, *, memory_limit_mb: int = 0) -> None:
         import cupy  # noqa: PLC0415 - imported only where a GPU is wanted
         from cupyx.scipy import ndimage  # noqa: PLC0415
 
@@ -30,6 +30,8 @@ class GpuBackend:
                 f"[preprocess] device = {device}: this machine has {count} CUDA device(s)"
             )
         cupy.cuda.Device(device).use()
+        if memory_limit_mb:
+            cupy.get_default_memory_pool().set_limit(size=memory_limit_mb * 2**20)
         self.xp: Any = cupy
         self._nd = ndimage
         # Smoke test: a real kernel launch and copy back, not just an import.
