@@ -231,6 +231,8 @@ def test_status_from_a_journal_with_known_contents(tmp_path: Path) -> None:
             last_error="pdfinfo cannot read it" if state == "failed" else None,
         )
         journal._db.execute("UPDATE jobs SET finished = ? WHERE id = ?", (now - age, job.id))
+    vanished = journal.begin_claim(inbox, Path("gone.pdf"), tmp_path / "state" / "work")
+    journal.set_state(vanished.id, "failed", reason="claim", last_error="No such file")
     journal.close()
     report = status_json(config)
     watch = report["watches"][0]

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS daemon (
 """
 
 UNFINISHED = ("claiming", "claimed", "publishing")
+#: Reasons recorded for claims that did not happen (the file vanished, or a crash came first).
+NOT_FAILURES = "('claim', 'claim_interrupted')"
 
 
 def _b(path: Path) -> bytes:
@@ -206,7 +208,11 @@ class Journal:
             row = self._db.execute(sql, (key, *args)).fetchone()
             return int(row[0] or 0)
 
-        finished = "SELECT COUNT(*) FROM jobs WHERE inbox = ? AND state IN ({}) AND finished >= ?"
+        # Interrupted or vanished claims are bookkeeping, not failures of a document.
+        finished = (
+            "SELECT COUNT(*) FROM jobs WHERE inbox = ? AND state IN ({}) AND finished >= ?"
+            f" AND COALESCE(reason, '') NOT IN {NOT_FAILURES}"
+        )
         failed_states = "'failed', 'quarantined'"
         pages_sql = (
             "SELECT SUM(pages) FROM jobs WHERE inbox = ? AND state = 'done' AND finished >= ?"
@@ -225,8 +231,8 @@ class Journal:
     def latest_failures(self, inbox: Path, limit: int = 5) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT rel_path, reason, last_error, finished FROM jobs WHERE inbox = ?"
-            " AND state IN ('failed', 'quarantined') AND reason NOT IN"
-            " ('claim_interrupted', 'claim') ORDER BY finished DESC LIMIT ?",
+            " AND state IN ('failed', 'quarantined')"
+            f" AND COALESCE(reason, '') NOT IN {NOT_FAILURES} ORDER BY finished DESC LIMIT ?",
             (_b(inbox), limit),
         ).fetchall()
         return [
