@@ -23,6 +23,7 @@ from hotocr._exec import tesseract
 from hotocr.config import WatchConfig
 from hotocr.correct import Correction, correct_text
 from hotocr.errors import PageTimeout
+from hotocr.orientation import looks_upside_down
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.recognize import Recognition, Word, recognize
@@ -242,14 +243,17 @@ def _orient_and_recognize(
     prep = preprocess(backend, gray, dpi=dpi, steps=settings.steps)
     _write_page(work, prep.image)
     sideways = prep.skew_confidence is not None and prep.skew_confidence < SIDEWAYS_CONFIDENCE
-    if settings.auto_rotate and sideways:
-        # No horizontal text lines: probably turned by 90 or 270 degrees. Ask OSD before
-        # reading, rather than reading garbage first (saves a whole recognition).
+    suspect = settings.auto_rotate and (
+        sideways or looks_upside_down(prep.image, settings.languages)
+    )
+    if suspect:
+        # No horizontal text lines (turned 90/270), or the ink balance of an upside-down
+        # page: ask OSD before reading, rather than reading garbage first.
         turned = _turn_if_osd_says(gray, dpi, settings=settings, backend=backend, work=work)
         if turned is not None:
             return turned
     rec = _read(work, prep, settings)
-    if not settings.auto_rotate or rec.confidence >= settings.low_confidence or sideways:
+    if not settings.auto_rotate or rec.confidence >= settings.low_confidence or suspect:
         return 0, prep, rec
     # Upside down (180 degrees) has horizontal lines too: only a poor reading tells.
     _write_page(work, prep.image)
