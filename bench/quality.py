@@ -1,6 +1,6 @@
 """Character error rate per page of ../shared/eval, plain Tesseract against hotocr's pipeline.
 
-"plain": no preprocessing, no orientation detection (what ``tesseract IMG -`` does).
+"plain": no preprocessing, no orientation detection, no correction (``tesseract IMG -``).
 "hotocr": the default steps (deskew, remove_background, contrast) and orientation detection.
 Also the synthetic stained Chinese contract from the tests. Writes bench/out/quality.json and
 prints a Markdown table.
@@ -27,7 +27,7 @@ from hotocr.worker import PageSettings, PageTask, init_worker, process_page
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 CONDITIONS = {
-    "plain": {"steps": (), "auto_rotate": False},
+    "plain": {"steps": (), "auto_rotate": False, "correction": False},
     "hotocr": {},
 }
 
