@@ -7,6 +7,7 @@ usage, 3 a missing external program or language.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -188,8 +189,6 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def _with_languages(watch: config.WatchConfig, languages: tuple[str, ...]) -> config.WatchConfig:
-    import dataclasses  # noqa: PLC0415
-
     return dataclasses.replace(watch, languages=languages)
 
 

@@ -176,7 +176,19 @@ def describe_backend(kind: str, device: int) -> tuple[str, str]:
 
     Run in a worker so that the daemon's own process never imports CuPy or touches CUDA.
     """
-    choice = backend_for(PageSettings(("eng",), (), kind, device, 3, 300, 60.0, False, 0.0, False))
+    probe = PageSettings(
+        languages=("eng",),
+        steps=(),
+        backend=kind,
+        device=device,
+        psm=3,
+        render_dpi=300,
+        timeout=60.0,
+        auto_rotate=False,
+        low_confidence=0.0,
+        correction=False,
+    )
+    choice = backend_for(probe)
     return choice.backend.name, choice.reason
 
 
