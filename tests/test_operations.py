@@ -92,7 +92,9 @@ def test_review_page_in_a_real_browser(daemon_factory, tmp_path: Path) -> None:
     flagged = {Path(str(e["path"])).name: e["flagged_pages"] for e in done}
     assert flagged == {"clean.png": [], "stained.png": [1]}
     kept = daemon.outbox / "review" / "index.html"
-    assert kept.exists()  # review_page = true: the daemon keeps it up to date
+    # review_page = true: the daemon keeps it up to date, from a background thread.
+    daemon.wait_for(kept.exists, 60, "the daemon's review page")
+    assert "stained.png" in kept.read_text()
     report = tmp_path / "report"
     out = subprocess.run(
         [sys.executable, "-m", "hotocr", "review", str(daemon.outbox), "--output", str(report)],

@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,44 @@ what hotocr made of it.</p></header>
 {body}
 </body></html>
 """
+
+
+class ReviewUpdater:
+    """Keeps review pages current from a background thread, never from the daemon's loop.
+
+    Rendering the pictures of many flagged pages can take minutes (the first time, for an
+    outbox with history); done on the main loop it would starve systemd's watchdog. Requests
+    for the same outbox coalesce: one rebuild covers every document published meanwhile.
+    """
+
+    def __init__(self, on_error: Callable[[Path, BaseException], None]) -> None:
+        self._pending: set[Path] = set()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._on_error = on_error
+        self._thread = threading.Thread(target=self._run, name="review", daemon=True)
+        self._thread.start()
+
+    def request(self, outbox: Path) -> None:
+        with self._wake:
+            self._pending.add(outbox)
+            self._wake.notify()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                outbox = self._pending.pop()
+            try:
+                build([outbox], outbox / "review")
+            except Exception as exc:  # noqa: BLE001 - a report problem must not stop anything
+                self._on_error(outbox, exc)

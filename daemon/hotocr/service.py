@@ -89,6 +89,11 @@ class Service:
         self._retry: list[tuple[float, _Folder, Job]] = []
         self._notifier = SystemdNotifier.from_environment()
         self._metrics = Metrics(config.daemon.health_stall_seconds)
+        self._review = review.ReviewUpdater(
+            lambda outbox, exc: self._log.error(
+                "review.failed", outbox=_shown(outbox), error=str(exc)
+            )
+        )
         self._in_flight = [0 for _ in self._folders]
 
     def _on_path(self, index: int, path: Path) -> None:
@@ -163,6 +168,7 @@ class Service:
             self._journal.set_meta("stopped", sidecars.now_iso())
             self._journal.close()
             self._metrics.close()
+            self._review.stop()
             self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
 
@@ -465,7 +471,7 @@ class Service:
             },
         )
         if folder.config.review_page and result.flagged_pages:
-            review.build([outbox], outbox / "review")
+            self._review.request(outbox)
 
     def _transient(self, folder: _Folder, job: Job, exc: BaseException) -> None:
         """The original stays claimed in its work folder; try again later, backing off."""
