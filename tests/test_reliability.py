@@ -217,3 +217,16 @@ def test_a_burst_of_2000_small_files_is_processed_completely_once(daemon_factory
     assert sorted(p.name for p in daemon.outbox.glob("*.png")) == sorted(
         f"p{i:04d}.png" for i in range(count)
     )
+
+
+def test_a_full_disk_while_publishing_is_retried_with_backoff(daemon_factory) -> None:
+    daemon = daemon_factory(env={"HOTOCR_TEST_FAIL_PUBLISH": "2"})
+    drop(daemon.inbox, "later.png", "Published once the disk has room again.")
+    done = daemon.wait_done(1, timeout=120)
+    assert done[0]["outcome"] == "done"
+    retries = [e for e in daemon.events() if e.get("event") == "document.retry_later"]
+    assert [e["retry_in_seconds"] for e in retries] == [5.0, 10.0]  # backoff doubles
+    assert all("No space left" in str(e["error"]) for e in retries)
+    assert (daemon.outbox / "later.json").exists() and (daemon.outbox / "later.png").exists()
+    assert not list(daemon.failed.rglob("*"))
+    assert not [p for p in daemon.outbox.iterdir() if p.name.endswith(".hotocr-tmp")]

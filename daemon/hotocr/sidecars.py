@@ -24,7 +24,7 @@ from hotocr import __version__
 from hotocr.errors import HotocrError
 from hotocr.pages import SourceInfo
 from hotocr.recognize import mean_confidence
-from hotocr.testhooks import crash_point
+from hotocr.testhooks import crash_point, fail_point
 from hotocr.worker import PageResult
 
 SCHEMA = "hotocr/1"
@@ -268,6 +268,7 @@ def publish_result(
     """
     text_path, json_path = folder / f"{stem}.txt", folder / f"{stem}.json"
     dest = folder / f"{stem}{original.suffix}"
+    fail_point("publish")
     write_atomic(text_path, document_text(result).encode("utf-8"))
     write_atomic(json_path, json_bytes(document_json(result, name=dest.name)))
     crash_point("after_publish")
