@@ -38,7 +38,7 @@ from hotocr.notify import SystemdNotifier
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
 from hotocr.testhooks import crash_point, stall_point
-from hotocr.watching import WORK_FOLDER, FolderWatcher, scan
+from hotocr.watching import WORK_FOLDER, FolderWatcher, OverflowSignal, scan
 from hotocr.worker import PageSettings
 
 #: How long the loop waits for pages before looking at the inboxes again.
@@ -88,6 +88,7 @@ class Service:
         ]
         self._retry: list[tuple[float, _Folder, Job]] = []
         self._notifier = SystemdNotifier.from_environment()
+        self._overflow = OverflowSignal()
         self._metrics = Metrics(config.daemon.health_stall_seconds)
         self._review = review.ReviewUpdater(
             lambda outbox, exc: self._log.error(
@@ -149,6 +150,9 @@ class Service:
         try:
             while not self._stop.is_set():
                 burst = self._drain_events()
+                if self._overflow.take():
+                    self._log.warning("watch.overflow", action="rescan")
+                    burst = True
                 if burst or time.monotonic() - last_rescan >= self._config.daemon.rescan_seconds:
                     self._rescan()
                     last_rescan = time.monotonic()
@@ -169,6 +173,7 @@ class Service:
             self._journal.close()
             self._metrics.close()
             self._review.stop()
+            self._overflow.close()
             self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
 

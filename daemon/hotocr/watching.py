@@ -9,7 +9,9 @@ destination; so events only *suggest* paths, a periodic ``scan`` is the ground t
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,6 +65,38 @@ class _Handler(FileSystemEventHandler):
         rel = path.relative_to(self._inbox) if path.is_relative_to(self._inbox) else path
         if not any(is_ignored(part, self._ignore) for part in rel.parts):
             self._on_path(path)
+
+
+class OverflowSignal(logging.Handler):
+    """Raised when watchdog reports that the kernel's inotify queue overflowed.
+
+    watchdog (7.x) repairs its own watches after an overflow but tells handlers nothing: the
+    events it lost are gone, and only its log says so. This handler turns that log record
+    into a flag the daemon reads to rescan at once.
+    """
+
+    LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify")
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self._seen = threading.Event()
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self._seen.set()
+
+    def take(self) -> bool:
+        """Whether an overflow happened since the last call."""
+        seen = self._seen.is_set()
+        self._seen.clear()
+        return seen
+
+    def close(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+        super().close()
 
 
 class FolderWatcher:
