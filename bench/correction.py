@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import cer, eval_items, machine
-from hotocr import config, pages
+from hotocr import pages
 from hotocr.correct import Corrector, _lexicon
 from hotocr.worker import PageSettings, PageTask, init_worker, process_page, word_confidences
 
@@ -37,13 +37,10 @@ def raw_page(task: PageTask) -> tuple[str, dict[str, float]]:
 
 
 def real_output() -> None:
-    watch = config.from_mapping({}, source=None, base=Path.cwd()).watches[0]
     jobs = []
     for item in eval_items():
         info = pages.inspect(item.file)
-        settings = dataclasses.replace(
-            PageSettings.from_watch(watch, item.languages), correction=False
-        )
+        settings = dataclasses.replace(PageSettings.defaults(item.languages), correction=False)
         for n in range(1, info.pages + 1):
             truth = item.truth_pages[n - 1] if n <= len(item.truth_pages) else ""
             jobs.append((item, n, truth, PageTask(item.file, info.kind, n, settings)))

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import OUT, cer, eval_items, machine
-from hotocr import config, pages
+from hotocr import pages
 from hotocr.worker import PageSettings, PageTask, init_worker, process_page
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
@@ -33,8 +33,7 @@ CONDITIONS = {
 
 
 def settings(languages: tuple[str, ...], **changes: object) -> PageSettings:
-    watch = config.from_mapping({}, source=None, base=Path.cwd()).watches[0]
-    return dataclasses.replace(PageSettings.from_watch(watch, languages), **changes)
+    return dataclasses.replace(PageSettings.defaults(languages), **changes)
 
 
 def run(task: tuple[str, str, int, str, PageTask]) -> tuple[str, str, int, str, float, float]:

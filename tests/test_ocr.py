@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotocr import config, pages
+from hotocr import pages
 from hotocr.worker import PageSettings, PageTask, init_worker, process_page
 
 from .conftest import CJK_FONT, CONTRACT_LINES, cer, degrade, eval_path, render_page
@@ -19,8 +19,7 @@ def _single_threaded() -> None:
 
 
 def settings(**changes: object) -> PageSettings:
-    base = PageSettings.from_watch(config.from_mapping({}, source=None, base=Path.cwd()).watches[0])
-    return dataclasses.replace(base, **changes)
+    return dataclasses.replace(PageSettings.defaults(), **changes)
 
 
 def run_page(path: Path, number: int = 1, **changes: object):

@@ -49,9 +49,16 @@ def _opt(
     choices: tuple[Any, ...] | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
+    min_items: int = 0,
 ) -> Any:
     """A dataclass field with the help text and limits used by validation and init-config."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+    meta = {
+        "help": help,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "min_items": min_items,
+    }
     return field(default=default, metadata=meta)
 
 
@@ -113,7 +120,7 @@ class WatchConfig:
     outbox: Path = _opt(Path("var/outbox"), "Originals and their .txt/.json sidecars end up here.")
     failed: Path = _opt(Path("var/failed"), "Files that cannot be read go here with a .error.json.")
     languages: tuple[str, ...] = _opt(
-        ("eng",), 'Tesseract languages, e.g. ["eng", "deu"] or ["chi_sim"].'
+        ("eng",), 'Tesseract languages, e.g. ["eng", "deu"] or ["chi_sim"].', min_items=1
     )
     stable_seconds: float = _opt(
         2.0,
@@ -367,8 +374,9 @@ class _Context:
                 unknown = [v for v in value if v not in choices]
                 if unknown:
                     raise bad(f"unknown {unknown[0]!r}; allowed: " + ", ".join(choices))
-            if key.endswith(" languages") and not value:
-                raise bad("must name at least one language")
+            need = int(meta.get("min_items", 0))
+            if len(value) < need:
+                raise bad("must list at least " + ("one item" if need == 1 else f"{need} items"))
             return tuple(value)
         raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover
 

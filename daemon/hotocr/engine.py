@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotocr import config, pages
+from hotocr import pages
 from hotocr.correct import Correction, correct_text
 from hotocr.recognize import mean_confidence
 from hotocr.worker import PageResult, PageSettings, PageTask, process_page, word_confidences
@@ -47,8 +47,7 @@ class OcrEngine:
         steps: Sequence[str] | None = None,
         backend: str = "cpu",
     ) -> None:
-        watch = config.from_mapping({}, source=None, base=Path.cwd()).watches[0]
-        settings = PageSettings.from_watch(watch, tuple(languages))
+        settings = PageSettings.defaults(tuple(languages))
         self._settings = dataclasses.replace(
             settings,
             steps=tuple(steps) if steps is not None else settings.steps,

@@ -8,6 +8,7 @@ are started with the ``spawn`` method: CUDA state cannot survive a ``fork``.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import signal
 import tempfile
@@ -72,6 +73,11 @@ class PageSettings:
             rules=watch.correction.rules,
             gpu_memory_limit=watch.preprocess.gpu_memory_limit,
         )
+
+    @classmethod
+    def defaults(cls, languages: tuple[str, ...] | None = None) -> PageSettings:
+        """The settings of a watch folder that overrides nothing (API, probes, benchmarks)."""
+        return cls.from_watch(WatchConfig(), languages)
 
     @property
     def tesseract_languages(self) -> str:
@@ -176,17 +182,8 @@ def describe_backend(kind: str, device: int) -> tuple[str, str]:
 
     Run in a worker so that the daemon's own process never imports CuPy or touches CUDA.
     """
-    probe = PageSettings(
-        languages=("eng",),
-        steps=(),
-        backend=kind,
-        device=device,
-        psm=3,
-        render_dpi=300,
-        timeout=60.0,
-        auto_rotate=False,
-        low_confidence=0.0,
-        correction=False,
+    probe = dataclasses.replace(
+        PageSettings.defaults(), backend=kind, device=device, correction=False
     )
     choice = backend_for(probe)
     return choice.backend.name, choice.reason
