@@ -29,7 +29,7 @@ typecheck: .stamp-venv
 	$(BIN)/mypy
 
 bench: .stamp-venv .stamp-test-deps
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask,bench]'
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/preprocess.py
 	$(BIN)/python bench/deskew.py
@@ -60,7 +60,7 @@ bench: .stamp-venv .stamp-test-deps
 .stamp-venv: pyproject.toml .stamp-system-deps
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask]'
 	touch $@
 
 clean:

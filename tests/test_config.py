@@ -88,6 +88,8 @@ steps = ["remove_background"]
         ),
         ('[[watch]]\ninbox = "x"\n[[watch]]\ninbox = "x"\n', ["already watched"]),
         ("[daemon\n", ["not valid TOML"]),
+        ('[daemon]\nexecutor = "dask"\n', ['executor = "dask"', '"tcp://HOST:PORT"']),
+        ('[daemon]\nexecutor = "tcp://host"\n', ["executor", '"local"']),
     ],
 )
 def test_errors_name_the_file_the_key_and_what_is_allowed(

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -137,3 +138,32 @@ def test_tiff_frames_are_loaded_one_by_one() -> None:
     assert first.image.mode == "L" and second.image.mode == "L"
     assert first.image.tobytes() != second.image.tobytes()
     assert first.dpi == 300
+
+
+def test_a_page_cut_out_for_a_remote_worker_has_the_same_pixels(tmp_path: Path) -> None:
+    """What a cluster worker renders from ``page_bytes`` equals what a local worker renders
+    from the whole file: the cluster's sidecars can only match if this holds."""
+    frames = [render_page((f"Frame {n} of the fax.",), height=600) for n in range(1, 4)]
+    bilevel = [f.point(lambda v: 255 if v > 128 else 0).convert("1") for f in frames[:2]]
+    tiff = tmp_path / "mixed.tif"
+    bilevel[0].save(
+        tiff,
+        save_all=True,
+        append_images=[bilevel[1], frames[2]],
+        dpi=(200, 200),
+        compression="tiff_lzw",
+    )
+    pdf = tmp_path / "three.pdf"
+    frames[0].save(pdf, save_all=True, append_images=frames[1:], resolution=300)
+    for path in (tiff, pdf):
+        info = pages.inspect(path)
+        for n in range(1, info.pages + 1):
+            data = pages.page_bytes(path, info.kind, n, info.pages, timeout=60)
+            single = tmp_path / f"single.{info.kind.value}"
+            single.write_bytes(data)
+            assert pages.inspect(single).pages == 1
+            here = pages.load_page(path, info.kind, n, dpi=300, timeout=60)
+            there = pages.load_page(single, info.kind, 1, dpi=300, timeout=60)
+            assert there.dpi == here.dpi
+            assert np.array_equal(np.asarray(there.image), np.asarray(here.image))
+            assert len(data) < path.stat().st_size or info.pages == 1

@@ -127,6 +127,28 @@ def test_a_file_that_keeps_killing_the_daemon_is_quarantined(tmp_path: Path) -> 
     assert (daemon.outbox / "healthy.json").exists()
 
 
+def test_a_page_that_kills_its_worker_fails_the_document_and_the_pool_recovers(
+    daemon_factory, tmp_path: Path
+) -> None:
+    """Page 2 kills whichever pool process reads it (test hook), every time: after two deaths
+    the document goes to failed/, and a fresh pool processes the next file."""
+    daemon = daemon_factory(env={"HOTOCR_TEST_KILL_WORKER_ON_PAGE": "2"})
+    pages = [Image.new("L", (1200, 600), 255) for _ in range(3)]
+    for n, page in enumerate(pages, start=1):
+        ImageDraw.Draw(page).text(
+            (100, 100), f"Page {n}", fill=0, font=ImageFont.truetype(LATIN_FONT, 60)
+        )
+    pages[0].save(tmp_path / "crash.tif", save_all=True, append_images=pages[1:], dpi=(300, 300))
+    (tmp_path / "crash.tif").rename(daemon.inbox / "crash.tif")
+    daemon.wait_for((daemon.failed / "crash.tif").exists, 120, "crash.tif in failed/")
+    drop(daemon.inbox, "after.png", "A single page afterwards.")
+    daemon.wait_done(2, timeout=120)
+    report = json.loads((daemon.failed / "crash.error.json").read_text())
+    assert report["reason"] == "worker_crashed"
+    assert "2 times while this document's pages were running" in report["message"]
+    assert (daemon.outbox / "after.json").exists()
+
+
 def test_duplicates_skip_and_process(daemon_factory) -> None:
     daemon = daemon_factory(watch_extra='duplicates = "skip"')
     drop(daemon.inbox, "a.png", "Same content twice.")

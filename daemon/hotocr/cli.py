@@ -10,14 +10,14 @@ import argparse
 import dataclasses
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from hotocr import __version__, config, pages, sidecars
 from hotocr._exec import poppler, tesseract
-from hotocr.errors import ConfigError, HotocrError, MissingDependency
+from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
 from hotocr.scheduler import DocumentJob, PageScheduler
@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("paths", nargs="+", type=Path)
     with_config(proc)
     proc.add_argument("--lang", help="languages, e.g. eng+deu (default: the config's)")
+    proc.add_argument(
+        "--executor",
+        help='"local" or a Dask scheduler, tcp://HOST:PORT (default: the config\'s)',
+    )
     proc.add_argument("--output", type=Path, help="folder for the sidecars (default: beside)")
     proc.set_defaults(func=cmd_process)
 
@@ -140,6 +144,16 @@ def _require_tools(cfg: config.Config) -> None:
         )
 
 
+def _wait_for_workers(scheduler: PageScheduler, executor: str, timeout: float = 60.0) -> None:
+    """A one-shot run has nothing to wait for but its cluster: give up if it stays away."""
+    deadline = time.monotonic() + timeout
+    while not scheduler.executor.slots():
+        if time.monotonic() > deadline:
+            raise TransientError(f"no worker reachable at {executor} within {timeout:g} s")
+        scheduler.executor.maintain()
+        time.sleep(0.5)
+
+
 def cmd_process(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     configure("console" if sys.stderr.isatty() else cfg.daemon.log_format, "warning")
@@ -154,8 +168,10 @@ def cmd_process(args: argparse.Namespace) -> int:
     progress = _Progress(len(files), enabled=sys.stderr.isatty())
     failures = 0
     used: set[tuple[Path, str]] = set()
-    scheduler = PageScheduler(cfg.effective_workers(), warm=(settings,))
+    executor = args.executor or cfg.daemon.executor
+    scheduler = PageScheduler(cfg.effective_workers(), executor=executor, warm=(settings,))
     try:
+        _wait_for_workers(scheduler, executor)
         for path in files:
             try:
                 source = pages.inspect(path.absolute(), max_pages=watch.ocr.max_pages)
@@ -347,6 +363,33 @@ def cmd_init_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_cluster(cfg: config.Config, line: Callable[[str, str], None]) -> list[str]:
+    """Reach the Dask scheduler and ask each worker what it has."""
+    address = cfg.daemon.executor
+    try:
+        from hotocr.executors.cluster import probe_cluster  # noqa: PLC0415 - optional
+
+        workers = probe_cluster(address)
+    except ImportError:
+        line("executor", f"{address}: UNUSABLE")
+        return ["executor: distributed is not installed (pip install 'hotocr[dask]')"]
+    except (OSError, TimeoutError) as exc:
+        line("executor", f"{address}: UNREACHABLE")
+        return [f"executor: cannot reach the Dask scheduler at {address}: {exc}"]
+    line("executor", f"{address}: {len(workers)} workers")
+    problems = [] if workers else [f"executor: the scheduler at {address} has no workers"]
+    needed = cfg.languages_needed()
+    for name, found in sorted(workers.items()):
+        missing = [lang for lang in needed if lang not in found["languages"]]
+        state = f"missing languages {', '.join(missing)}" if missing else "ok"
+        line(
+            "  worker", f"{name}: hotocr {found['hotocr']}, tesseract {found['tesseract']}, {state}"
+        )
+        if missing:
+            problems.append(f"worker {name} lacks languages: {', '.join(missing)}")
+    return problems
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Report every problem at once, rather than stopping at the first."""
     problems: list[str] = []
@@ -385,7 +428,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             problems.append(f"watch[{i}]: {exc}")
             line(f"watch[{i}] backend", f"UNUSABLE: {exc}")
         line(f"watch[{i}] inbox", str(watch.inbox))
-    line("workers", str(cfg.effective_workers()))
+    if cfg.daemon.executor == "local":
+        line("executor", f"local, {cfg.effective_workers()} workers")
+    else:
+        problems.extend(_check_cluster(cfg, line))
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     return 3 if problems else 0

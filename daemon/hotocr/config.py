@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -50,6 +51,7 @@ def _opt(
     minimum: float | None = None,
     maximum: float | None = None,
     min_items: int = 0,
+    pattern: tuple[str, str] | None = None,
 ) -> Any:
     """A dataclass field with the help text and limits used by validation and init-config."""
     meta = {
@@ -58,6 +60,7 @@ def _opt(
         "minimum": minimum,
         "maximum": maximum,
         "min_items": min_items,
+        "pattern": pattern,
     }
     return field(default=default, metadata=meta)
 
@@ -177,6 +180,15 @@ class DaemonConfig:
         60.0,
         "Full rescan of every inbox this often, to catch anything the watcher missed.",
         minimum=1,
+    )
+    executor: str = _opt(
+        "local",
+        'Where pages run: "local" (a process pool of `workers`) or a Dask scheduler, '
+        '"tcp://host:8786" or "tls://host:8786" (pip install hotocr[dask]).',
+        pattern=(
+            r"local|(tcp|tls)://[^\s/:]+:\d{1,5}",
+            '"local", "tcp://HOST:PORT" or "tls://HOST:PORT"',
+        ),
     )
 
 
@@ -357,6 +369,9 @@ class _Context:
                 raise bad("must be a string" + _choices(choices))
             if choices and value not in choices:
                 raise bad("must be one of " + ", ".join(repr(c) for c in choices))
+            pattern = meta.get("pattern")
+            if pattern and not re.fullmatch(pattern[0], value):
+                raise bad("must be " + pattern[1])
             return value
         if hint == Path | None:
             if value == "":

@@ -88,3 +88,19 @@ class TransientError(HotocrError):
     """Disk full, a locked file: worth retrying later, with backoff."""
 
     reason = "transient"
+
+
+class WorkerCrashed(HotocrError):
+    """A page killed the process that ran it, every time it was tried."""
+
+    reason = "worker_crashed"
+
+
+class WorkerLost(Exception):
+    """Not an outcome but a signal between executor and scheduler: the page's result will
+    never come (a pool process died, the cluster went away) and the page must run again.
+    ``crash`` says whether the page itself may be the cause."""
+
+    def __init__(self, message: str, *, crash: bool) -> None:
+        super().__init__(message)
+        self.crash = crash

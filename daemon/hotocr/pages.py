@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import io
 import os
 import stat
 import struct
@@ -186,6 +187,27 @@ def load_page(path: Path, kind: Kind, number: int, *, dpi: int, timeout: float) 
     except _DECODE_ERRORS as exc:
         raise CorruptInput(f"cannot decode page {number}: {exc or type(exc).__name__}") from exc
     return PageImage(page, page_dpi)
+
+
+def page_bytes(path: Path, kind: Kind, number: int, pages: int, *, timeout: float) -> bytes:
+    """Page ``number`` as the bytes of a one-page file of the same kind, for a worker that
+    cannot read ``path``. Lossless: the worker sees the pixels a local worker would."""
+    if pages == 1:
+        return path.read_bytes()
+    if kind is Kind.PDF:
+        return poppler.separate_page(path, number, timeout=timeout)
+    try:
+        with _open_image(path) as image:
+            image.seek(number - 1)
+            image.load()
+            out = io.BytesIO()
+            extra = {"dpi": image.info["dpi"]} if "dpi" in image.info else {}
+            # CCITT G4 for bilevel frames as scanners write them; deflate (lossless) otherwise.
+            compression = "group4" if image.mode == "1" else "tiff_adobe_deflate"
+            image.save(out, format="TIFF", compression=compression, **extra)
+    except _DECODE_ERRORS as exc:
+        raise CorruptInput(f"cannot decode page {number}: {exc or type(exc).__name__}") from exc
+    return out.getvalue()
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:

@@ -4,38 +4,31 @@ Pages, not documents, are the unit of work: all cores stay busy on a single larg
 documents take turns (round robin), so a one-page scan dropped behind a 500-page PDF is not
 stuck behind it. At most ``max_in_flight`` pages are queued at the pool, which bounds memory
 however large the batch is.
+
+Where the pages run is the executor's business (``hotocr.executors``: the local process pool
+or a Dask cluster); the in-flight limit follows the executor's slots, so a cluster that loses
+workers, or its scheduler, takes fewer pages and leaves the rest in the inbox.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from hotocr._exec import tesseract
-from hotocr.errors import HotocrError
+from hotocr.errors import WorkerCrashed, WorkerLost
+from hotocr.executors import PageExecutor, open_executor
 from hotocr.pages import SourceInfo
 from hotocr.sidecars import DocumentResult
-from hotocr.worker import (
-    PageResult,
-    PageSettings,
-    PageTask,
-    describe_backend,
-    init_worker,
-    process_page,
-    ready,
-)
+from hotocr.worker import PageResult, PageSettings, PageTask
 
 #: A document whose pages killed a worker process this many times is given up.
 MAX_WORKER_CRASHES = 2
-
-
-class WorkerCrashed(HotocrError):
-    reason = "worker_crashed"
+#: Pages in flight per executor slot: enough to keep every worker fed while results travel.
+IN_FLIGHT_PER_SLOT = 2
 
 
 @dataclass(eq=False)
@@ -72,31 +65,24 @@ class PageScheduler:
         self,
         workers: int,
         *,
-        max_in_flight: int | None = None,
+        executor: str = "local",
         warm: tuple[PageSettings, ...] = (),
     ) -> None:
-        self._workers = workers
-        self._limit = max_in_flight or workers * 2
-        self._warm = warm
-        self._pool = self._new_pool()
-        # Start (and warm) every worker now: the first document should not pay for it.
-        for future in [self._pool.submit(ready) for _ in range(workers)]:
-            future.result(timeout=300)
+        self._executor: PageExecutor = open_executor(executor, workers=workers, warm=warm)
         self._jobs: deque[DocumentJob] = deque()
         self._futures: dict[Future[PageResult], tuple[DocumentJob, int]] = {}
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: a forked child cannot use CUDA initialised in its parent.
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-            initargs=(self._warm,),
-        )
+    @property
+    def executor(self) -> PageExecutor:
+        return self._executor
+
+    @property
+    def _limit(self) -> int:
+        return self._executor.slots() * IN_FLIGHT_PER_SLOT
 
     def describe_backend(self, kind: str, device: int) -> tuple[str, str]:
         """Which preprocessing backend a worker selects for ``kind``, and why."""
-        return self._pool.submit(describe_backend, kind, device).result(timeout=120)
+        return self._executor.describe_backend(kind, device)
 
     def submit(self, job: DocumentJob) -> None:
         self._jobs.append(job)
@@ -117,44 +103,56 @@ class PageScheduler:
 
     def poll(self, timeout: float) -> list[Finished]:
         """Wait up to ``timeout`` for pages; return the documents that are now complete."""
+        self._executor.maintain()
         self._fill()
         if not self._futures:
-            if timeout > 0 and not self._jobs:
+            finished = self._collect()
+            if timeout > 0 and not finished:
                 time.sleep(timeout)  # nothing to wait on; keep the caller's loop from spinning
-            return self._collect()
+            return finished
         done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
-        broken = False
+        lost: WorkerLost | None = None
+        hit: set[DocumentJob] = set()
         for future in done:
             job, number = self._futures.pop(future)
             job.in_flight -= 1
             try:
-                job.results[number] = future.result()
-            except BrokenProcessPool:
-                broken = True
-                job.crashes += 1
+                job.results[number] = self._executor.result(future)
+            except WorkerLost as exc:
+                lost = exc
+                hit.add(job)
                 job.todo.appendleft(number)
-                if job.crashes >= MAX_WORKER_CRASHES and job.error is None:
-                    job.error = WorkerCrashed(
-                        f"a worker process died {job.crashes} times on page {number} "
-                        "(out of memory, or a crash in a library)"
-                    )
             except Exception as exc:  # noqa: BLE001 - the page's failure becomes the job's
                 if job.error is None:
                     job.error = exc
-        if broken:
-            self._restart_pool()
+        if lost is not None:
+            self._lost_workers(lost, hit)
+            self._executor.recover()
         finished = self._collect()
         self._fill()
         return finished
 
-    def _restart_pool(self) -> None:
+    def _lost_workers(self, lost: WorkerLost, hit: set[DocumentJob]) -> None:
+        """The executor lost its workers (or its cluster): every page in flight runs again.
+
+        A dead pool process fails every page in flight with it, so which page killed it is
+        unknown: each document that had pages running counts one crash, and is given up when
+        it was running at ``MAX_WORKER_CRASHES`` deaths.
+        """
         for future, (job, number) in list(self._futures.items()):
             future.cancel()
             job.in_flight -= 1
             job.todo.appendleft(number)
+            hit.add(job)
         self._futures.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
+        if not lost.crash:
+            return
+        for job in hit:
+            job.crashes += 1
+            if job.crashes >= MAX_WORKER_CRASHES and job.error is None:
+                job.error = WorkerCrashed(
+                    f"{lost}, {job.crashes} times while this document's pages were running"
+                )
 
     def _fill(self) -> None:
         """Submit pages round robin, one per document per turn, up to the in-flight limit."""
@@ -167,7 +165,14 @@ class PageScheduler:
                     return
                 number = job.todo.popleft()
                 task = PageTask(job.source.path, job.source.kind, number, job.settings)
-                future = self._pool.submit(process_page, task)
+                try:
+                    future = self._executor.submit(task, job.source.pages)
+                except WorkerLost:
+                    job.todo.appendleft(number)
+                    return
+                except Exception as exc:  # noqa: BLE001 - e.g. the page cannot be cut out
+                    job.error = exc
+                    continue
                 self._futures[future] = (job, number)
                 job.in_flight += 1
             # Rotate so the next round starts with a different document.
@@ -195,13 +200,11 @@ class PageScheduler:
 
     def abandon(self) -> list[DocumentJob]:
         """Stop: cancel queued pages, wait for running ones, return unfinished documents."""
-        for future in self._futures:
-            future.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._executor.shutdown(list(self._futures), wait=True)
         jobs = list(self._jobs)
         self._jobs.clear()
         self._futures.clear()
         return jobs
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._executor.shutdown([], wait=True)

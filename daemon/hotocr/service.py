@@ -110,7 +110,11 @@ class Service:
         # (under systemd the home folder is read-only). Spawned workers inherit this.
         os.environ.setdefault("CUPY_CACHE_DIR", str(self._config.daemon.state_dir / "cupy-cache"))
         workers = self._config.effective_workers()
-        scheduler = PageScheduler(workers, warm=tuple({f.settings for f in self._folders}))
+        scheduler = PageScheduler(
+            workers,
+            executor=self._config.daemon.executor,
+            warm=tuple({f.settings for f in self._folders}),
+        )
         backends = {}
         for kind, device in sorted(
             {(f.settings.backend, f.settings.device) for f in self._folders}
@@ -141,7 +145,8 @@ class Service:
         self._journal.set_meta("started", sidecars.now_iso())
         self._log.info(
             "daemon.started",
-            workers=workers,
+            executor=self._config.daemon.executor,
+            workers=workers if self._config.daemon.executor == "local" else None,
             tesseract=tesseract.version(),
             inboxes=[str(f.config.inbox) for f in self._folders],
         )

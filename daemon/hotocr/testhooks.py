@@ -1,7 +1,8 @@
 """Test-only fault injection: ``HOTOCR_TEST_CRASH_AT=<point>`` makes the daemon SIGKILL itself.
 
 ``HOTOCR_TEST_FAIL_PUBLISH=<n>`` makes the first n publishes fail as if the disk were full, and
-``HOTOCR_TEST_STALL_FILE`` hangs the main loop while a file exists.
+``HOTOCR_TEST_STALL_FILE`` hangs the main loop while a file exists, and
+``HOTOCR_TEST_KILL_WORKER_ON_PAGE=<n>`` makes a worker process SIGKILL itself on page n.
 
 The crash-matrix tests use it to stop the process at each step of claiming and publishing,
 then restart it and check that nothing was lost or duplicated. Unset, it costs one lookup.
@@ -39,3 +40,10 @@ def fail_point(name: str) -> None:
     if _failures_left[name] > 0:
         _failures_left[name] -= 1
         raise OSError(errno.ENOSPC, "No space left on device (test hook)")
+
+
+def kill_worker_point(page: int) -> None:
+    """``HOTOCR_TEST_KILL_WORKER_ON_PAGE=<n>``: the worker process dies on page n, as if
+    Tesseract or a library had crashed it (every time: a page that kills every worker)."""
+    if os.environ.get("HOTOCR_TEST_KILL_WORKER_ON_PAGE") == str(page):
+        os.kill(os.getpid(), signal.SIGKILL)

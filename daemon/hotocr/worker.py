@@ -28,6 +28,7 @@ from hotocr.orientation import looks_upside_down
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.recognize import Recognition, Word, recognize
+from hotocr.testhooks import kill_worker_point
 
 #: OSD seconds allowed, on top of the page's recognition timeout.
 OSD_TIMEOUT = 60.0
@@ -122,26 +123,40 @@ def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
 
 
 def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
-    """Pool initializer: one single-threaded Tesseract per worker (5x faster on 2 cores),
-    and the start-up costs paid here, once, not on the first page: the preprocessing backend
-    (on a GPU: context and kernels) and the correction word lists."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    cv2.setNumThreads(1)
+    """Pool initializer for the local process pool."""
+    prepare_process()
     _die_with_parent()
     for settings in warm:
-        backend = backend_for(settings).backend
-        # Touch the preprocessing code paths and memory once on a page-sized image.
-        page = np.full((3300, 2550), 255, np.uint8)
-        page[1000:1040, 300:2200] = 0
-        preprocess(backend, page, dpi=300, steps=settings.steps)
-        if settings.correction:
-            correct_text(
-                "warm",
-                languages=settings.languages,
-                enabled=True,
-                dictionary=settings.dictionary,
-                rules=settings.rules,
-            )
+        warm_up(settings)
+
+
+def prepare_process() -> None:
+    """One single-threaded Tesseract per worker process: 5x faster on 2 cores than letting
+    each Tesseract start a thread per core and fight over them."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    cv2.setNumThreads(1)
+
+
+def warm_up(settings: PageSettings) -> None:
+    """Pay the start-up costs once, not on the first page: the preprocessing backend (on a
+    GPU: context and kernels) and the correction word lists."""
+    backend = backend_for(settings).backend
+    # Touch the preprocessing code paths and memory once on a page-sized image.
+    page = np.full((3300, 2550), 255, np.uint8)
+    page[1000:1040, 300:2200] = 0
+    preprocess(backend, page, dpi=300, steps=settings.steps)
+    warm_correction(settings)
+
+
+def warm_correction(settings: PageSettings) -> None:
+    if settings.correction:
+        correct_text(
+            "warm",
+            languages=settings.languages,
+            enabled=True,
+            dictionary=settings.dictionary,
+            rules=settings.rules,
+        )
 
 
 def ready() -> int:
@@ -190,6 +205,51 @@ def describe_backend(kind: str, device: int) -> tuple[str, str]:
 
 
 def process_page(task: PageTask) -> PageResult:
+    """The whole page task of the local pool: read the page, then correct its text."""
+    kill_worker_point(task.number)
+    return correct_page(read_page(task), task.settings)
+
+
+@dataclass(frozen=True)
+class PageData:
+    """One page for a worker on another machine: the bytes of a one-page file (the page cut
+    out of its PDF or TIFF, compressed as it came), not decoded pixels."""
+
+    data: bytes
+    kind: pages.Kind
+    #: The page's number in its document.
+    number: int
+    settings: PageSettings
+
+
+def read_page_data(page: PageData) -> PageResult:
+    """``read_page`` for a page that travelled as bytes (a Dask task)."""
+    kill_worker_point(page.number)
+    with tempfile.TemporaryDirectory(prefix="hotocr-remote-") as tmp:
+        path = Path(tmp) / f"page.{page.kind.value}"
+        path.write_bytes(page.data)
+        result = read_page(PageTask(path, page.kind, 1, page.settings))
+    return dataclasses.replace(result, number=page.number)
+
+
+def correct_page(result: PageResult, settings: PageSettings) -> PageResult:
+    """Post-OCR correction of a page read by ``read_page`` (cheap, and it needs the watch
+    folder's dictionary and rules files, so with a cluster it runs in the daemon)."""
+    if result.error is not None:
+        return result
+    corrected = correct_text(
+        result.raw_text,
+        languages=settings.languages,
+        enabled=settings.correction,
+        confidences=word_confidences(result.words),
+        dictionary=settings.dictionary,
+        rules=settings.rules,
+    )
+    return dataclasses.replace(result, text=corrected.text, corrections=corrected.corrections)
+
+
+def read_page(task: PageTask) -> PageResult:
+    """Load, orient, preprocess and recognize one page; the text is not corrected yet."""
     start = time.perf_counter()
     settings = task.settings
     loaded = pages.load_page(
@@ -215,17 +275,9 @@ def process_page(task: PageTask) -> PageResult:
                 backend=backend.name,
                 error=str(exc),
             )
-    corrected = correct_text(
-        rec.text,
-        languages=settings.languages,
-        enabled=settings.correction,
-        confidences=word_confidences(rec.words),
-        dictionary=settings.dictionary,
-        rules=settings.rules,
-    )
     return PageResult(
         number=task.number,
-        text=corrected.text,
+        text=rec.text,
         raw_text=rec.text,
         confidence=rec.confidence,
         low_confidence=rec.confidence < settings.low_confidence,
@@ -235,7 +287,6 @@ def process_page(task: PageTask) -> PageResult:
         seconds=round(time.perf_counter() - start, 3),
         backend=prep.backend,
         preprocess_ms=prep.milliseconds,
-        corrections=corrected.corrections,
         gpu_memory_bytes=int(getattr(backend, "memory_used", lambda: 0)()),
     )
 

@@ -1,4 +1,5 @@
-"""Poppler: ``pdfinfo`` for page count and sizes, ``pdftoppm`` for rendering one page.
+"""Poppler: ``pdfinfo`` for page count and sizes, ``pdftoppm`` for rendering one page,
+``pdfseparate`` for cutting one page out (to send it to another machine).
 
 Called directly rather than through pdf2image, whose ``convert_from_path`` runs ``pdfinfo``
 without a timeout on every call. Paths are made absolute so a file named ``-v`` is a file.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -97,3 +99,20 @@ def render_page(path: Path, page: int, *, dpi: int, timeout: float) -> Image.Ima
         # pdftoppm exits 0 with a 1x1 image when the page size is absurd.
         raise CorruptInput(f"pdftoppm rendered page {page} as {image.width}x{image.height}")
     return image
+
+
+def separate_page(path: Path, page: int, *, timeout: float) -> bytes:
+    """Page ``page`` (1-based) as a one-page PDF: its content and images as they are, which
+    is far smaller than its pixels."""
+    with tempfile.TemporaryDirectory(prefix="hotocr-separate-") as tmp:
+        pattern = Path(tmp) / "page-%d.pdf"
+        out = run(
+            ["pdfseparate", "-f", str(page), "-l", str(page), str(path.absolute()), str(pattern)],
+            timeout=timeout,
+            check=False,
+            install_hint=INSTALL_HINT,
+        )
+        produced = Path(tmp) / f"page-{page}.pdf"
+        if out.returncode != 0 or not produced.exists():
+            raise CorruptInput(f"pdfseparate cannot cut out page {page}: {out.stderr_text[:300]}")
+        return produced.read_bytes()

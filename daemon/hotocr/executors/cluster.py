@@ -1,0 +1,242 @@
+"""The Dask executor: pages run on a Dask distributed cluster.
+
+The daemon keeps the journal, the inboxes and the sidecars on its own machine; a page travels
+to a worker as the bytes of a one-page file (``pages.page_bytes``) and comes back as a
+``PageResult``, so no filesystem is shared. Correction runs back in the daemon: it is cheap,
+and it reads the watch folder's dictionary and rules files, which live here.
+
+A lost scheduler is not the pages' fault: their futures are cancelled, the scheduler requeues
+them, and this executor reconnects with backoff while the daemon keeps its journal and
+inboxes. A page that kills every worker that tries it ends as Dask's ``KilledWorker``, which
+becomes ``WorkerCrashed``, and its document goes to failed/ as it would locally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Iterable
+from concurrent.futures import CancelledError, Executor, Future
+from typing import Any
+
+import structlog
+from distributed import Client, KilledWorker, WorkerPlugin
+
+from hotocr import __version__, pages
+from hotocr._exec import tesseract
+from hotocr.errors import MissingDependency, WorkerCrashed, WorkerLost
+from hotocr.worker import (
+    PageData,
+    PageResult,
+    PageSettings,
+    PageTask,
+    correct_page,
+    describe_backend,
+    prepare_process,
+    read_page_data,
+    warm_correction,
+    warm_up,
+)
+
+CONNECT_TIMEOUT = 5.0
+RECONNECT_FIRST, RECONNECT_MAX = 2.0, 60.0
+#: How often the number of worker threads (the in-flight limit) is asked of the scheduler.
+SLOTS_REFRESH = 2.0
+#: The Dask resource a GPU worker advertises (``dask worker --resources GPU=1``).
+GPU_RESOURCE = "GPU"
+
+
+def remote_settings(settings: PageSettings) -> PageSettings:
+    """What a worker needs: no correction (it runs in the daemon) and no local paths."""
+    return dataclasses.replace(settings, correction=False, dictionary=None, rules=None)
+
+
+def languages_needed(settings: Iterable[PageSettings]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for s in settings:
+        for lang in s.languages:
+            seen.update(dict.fromkeys(lang.split("+")))
+        if s.auto_rotate:
+            seen["osd"] = None
+    return tuple(seen)
+
+
+class HotocrWorkerPlugin(WorkerPlugin):
+    """Set up each Dask worker once, as the local pool's initializer does: single-threaded
+    Tesseract, the needed languages present, the preprocessing backend selected and warm.
+
+    A worker that lacks a language fails its set-up and never takes a page, instead of
+    failing the documents sent to it.
+    """
+
+    name = "hotocr"
+
+    def __init__(self, warm: tuple[PageSettings, ...]) -> None:
+        self.warm = warm
+
+    def setup(self, worker: Any) -> None:
+        prepare_process()
+        missing = tesseract.missing_languages(languages_needed(self.warm))
+        if missing:
+            raise MissingDependency(
+                f"tesseract languages missing on this worker: {', '.join(missing)}"
+            )
+        for settings in self.warm:
+            warm_up(settings)
+
+
+def probe_worker() -> dict[str, Any]:
+    """What ``hotocr check`` reports for each worker."""
+    return {
+        "hotocr": __version__,
+        "tesseract": tesseract.version(),
+        "languages": sorted(tesseract.languages()),
+    }
+
+
+class DaskExecutor:
+    def __init__(
+        self,
+        address: str,
+        *,
+        warm: tuple[PageSettings, ...] = (),
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self.name = address
+        self._timeout = connect_timeout
+        self._warm = tuple(dict.fromkeys(remote_settings(s) for s in warm))
+        self._log = structlog.get_logger("hotocr.executor")
+        self._client: Client | None = None
+        self._executors: dict[bool, Executor] = {}
+        self._settings: dict[Future[PageResult], PageSettings] = {}
+        self._slots = 0
+        self._slots_at = 0.0
+        self._next_try = 0.0
+        self._backoff = RECONNECT_FIRST
+        for settings in warm:
+            warm_correction(settings)  # correction runs here, in the daemon
+        self.maintain()
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.status == "running"
+
+    def maintain(self) -> None:
+        if self._client is not None and self._client.status in ("closing", "closed"):
+            self._drop("the client closed its connection to the scheduler")
+        if self._client is None:
+            if time.monotonic() >= self._next_try:
+                self._connect()
+            return
+        if time.monotonic() - self._slots_at >= SLOTS_REFRESH:
+            self._refresh_slots()
+
+    def _connect(self) -> None:
+        try:
+            client = Client(self.name, timeout=self._timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            self._retry_later("executor.unreachable", str(exc) or type(exc).__name__)
+            return
+        try:
+            # Registered with the scheduler: workers that join later are set up too.
+            client.register_plugin(HotocrWorkerPlugin(self._warm), name="hotocr")
+        except Exception as exc:  # noqa: BLE001 - any failure here means "not usable yet"
+            client.close(timeout=self._timeout)
+            self._retry_later("executor.setup_failed", str(exc) or type(exc).__name__)
+            return
+        self._client = client
+        self._executors = {
+            False: client.get_executor(pure=False),
+            True: client.get_executor(pure=False, resources={GPU_RESOURCE: 1}),
+        }
+        self._backoff = RECONNECT_FIRST
+        self._refresh_slots()
+        self._log.info("executor.connected", scheduler=self.name, threads=self._slots)
+
+    def _retry_later(self, event: str, error: str) -> None:
+        self._log.warning(event, scheduler=self.name, error=error, retry_in=self._backoff)
+        self._next_try = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, RECONNECT_MAX)
+
+    def _refresh_slots(self) -> None:
+        assert self._client is not None
+        try:
+            threads = self._client.nthreads()
+        except Exception as exc:  # noqa: BLE001 - the scheduler went away mid-call
+            self._drop(f"cannot ask the scheduler for its workers: {exc}")
+            return
+        self._slots = sum(int(n) for n in threads.values())
+        self._slots_at = time.monotonic()
+
+    def _drop(self, why: str) -> None:
+        """Forget the client; ``maintain`` connects a new one (and re-registers the plugin,
+        which a restarted scheduler no longer has)."""
+        client, self._client = self._client, None
+        self._executors = {}
+        self._slots = 0
+        if client is not None:
+            self._log.warning("executor.disconnected", scheduler=self.name, why=why)
+            # Closing a broken client may fail too; it is gone either way.
+            with contextlib.suppress(Exception):
+                client.close(timeout=self._timeout)
+
+    def slots(self) -> int:
+        return self._slots if self.connected else 0
+
+    def submit(self, task: PageTask, pages_in_document: int) -> Future[PageResult]:
+        executor = self._executors.get(task.settings.backend == "gpu")
+        if executor is None or not self.connected:
+            raise WorkerLost("not connected to the Dask scheduler", crash=False)
+        data = pages.page_bytes(
+            task.source, task.kind, task.number, pages_in_document, timeout=task.settings.timeout
+        )
+        page = PageData(data, task.kind, task.number, remote_settings(task.settings))
+        try:
+            future: Future[PageResult] = executor.submit(read_page_data, page)
+        except Exception as exc:  # the client closed under us
+            self._drop(f"submit failed: {exc}")
+            raise WorkerLost("the Dask scheduler went away", crash=False) from exc
+        self._settings[future] = task.settings
+        return future
+
+    def result(self, future: Future[PageResult]) -> PageResult:
+        settings = self._settings.pop(future)
+        try:
+            result = future.result()
+        except CancelledError as exc:
+            raise WorkerLost("the connection to the Dask scheduler was lost", crash=False) from exc
+        except KilledWorker as exc:
+            raise WorkerCrashed(
+                "the page killed every Dask worker that tried it "
+                f"({exc.allowed_failures + 1} tries; out of memory, or a crash in a library)"
+            ) from exc
+        return correct_page(result, settings)
+
+    def recover(self) -> None:
+        if self._client is not None and self._client.status != "running":
+            self._drop("the connection to the scheduler was lost")
+        self._settings.clear()
+
+    def describe_backend(self, kind: str, device: int) -> tuple[str, str]:
+        if self._client is None or not self._slots:
+            return "unknown", "chosen on each Dask worker; none is connected yet"
+        future = self._client.submit(describe_backend, kind, device, pure=False)
+        name, why = future.result(timeout=120)
+        return f"{name} (on a Dask worker)", str(why)
+
+    def shutdown(self, futures: Iterable[Future[PageResult]], *, wait: bool) -> None:
+        for future in futures:
+            future.cancel()
+        self._settings.clear()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close(timeout=self._timeout)
+
+
+def probe_cluster(address: str, timeout: float = CONNECT_TIMEOUT) -> dict[str, dict[str, Any]]:
+    """Each worker's hotocr and Tesseract (for ``hotocr check``); raises OSError/TimeoutError
+    when the scheduler cannot be reached."""
+    with Client(address, timeout=timeout, set_as_default=False) as client:
+        found: dict[str, dict[str, Any]] = client.run(probe_worker)
+        return found

@@ -1,0 +1,344 @@
+"""The Dask executor against a real cluster on loopback: a ``dask scheduler`` and two
+``dask worker`` processes, and ``hotocr run`` as a subprocess, as in production.
+
+The workers have no access to the daemon's folders beyond what the daemon sends them (a
+page as the bytes of a one-page file), which is how they would run on other machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENGLISH_LINES, Daemon, cer, render_page, start_daemon, write_config
+
+distributed = pytest.importorskip("distributed")
+
+BIN = Path(sys.executable).parent
+#: Any page with this number kills the worker process that reads it (test hook); no other
+#: test document has that many pages.
+POISON_PAGE = 9
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    """A scheduler and named workers, each its own process group so it can be killed whole."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        self.scheduler: subprocess.Popen[bytes] | None = None
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (self.root / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+            env=dict(os.environ, **env),
+            start_new_session=True,
+        )
+
+    def start_scheduler(self) -> None:
+        port = self.address.rsplit(":", 1)[1]
+        self.scheduler = self._spawn(
+            "scheduler",
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--no-dashboard",
+            ],
+            # Give up on a page after it killed two workers, not four: a shorter test.
+            {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"},
+        )
+
+    def start_worker(self, name: str) -> None:
+        self.workers[name] = self._spawn(
+            name,
+            [
+                str(BIN / "dask"),
+                "worker",
+                self.address,
+                "--name",
+                name,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--memory-limit",
+                "0",
+                "--local-directory",
+                str(self.root / name),
+            ],
+            {"HOTOCR_TEST_KILL_WORKER_ON_PAGE": str(POISON_PAGE)},
+        )
+
+    def kill(self, proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_scheduler(self) -> None:
+        assert self.scheduler is not None
+        self.kill(self.scheduler)
+
+    def wait_workers(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with distributed.Client(self.address, timeout=5, set_as_default=False) as c:
+                    if len(c.nthreads()) >= count:
+                        return
+            except (OSError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in self.root.glob("*.log"))
+        raise AssertionError(f"{count} Dask workers did not join within {timeout}s\n{logs}")
+
+    def ensure(self, names: tuple[str, ...] = ("w1", "w2")) -> None:
+        if self.scheduler is None or self.scheduler.poll() is not None:
+            self.start_scheduler()
+        for name in names:
+            proc = self.workers.get(name)
+            if proc is None or proc.poll() is not None:
+                self.start_worker(name)
+        self.wait_workers(len(names))
+
+    def close(self) -> None:
+        for proc in self.workers.values():
+            self.kill(proc)
+        self.kill(self.scheduler)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    found = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        found.ensure()
+        yield found
+    finally:
+        found.close()
+
+
+def page_lines(n: int) -> tuple[str, ...]:
+    return (f"This is page {n} of the document.", *ENGLISH_LINES[:3])
+
+
+def make_pdf(path: Path, count: int) -> Path:
+    images = [render_page(page_lines(n), height=800).convert("L") for n in range(1, count + 1)]
+    images[0].save(path, format="PDF", save_all=True, append_images=images[1:], resolution=300)
+    return path
+
+
+def make_tiff(path: Path, count: int) -> Path:
+    frames = [
+        render_page(page_lines(n), height=800).point(lambda v: 255 if v > 128 else 0).convert("1")
+        for n in range(1, count + 1)
+    ]
+    frames[0].save(
+        path,
+        format="TIFF",
+        save_all=True,
+        append_images=frames[1:],
+        compression="group4",
+        dpi=(300, 300),
+    )
+    return path
+
+
+def run_daemon(root: Path, executor: str, env: dict[str, str] | None = None) -> Daemon:
+    (root / "inbox").mkdir(parents=True, exist_ok=True)
+    config = write_config(root, daemon_extra=f'executor = "{executor}"')
+    return start_daemon(root, config, env)
+
+
+def comparable(path: Path) -> dict[str, object]:
+    """A JSON sidecar without what differs from run to run (timings, creation time)."""
+
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "created")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    data = strip(json.loads(path.read_text(encoding="utf-8")))
+    assert isinstance(data, dict)
+    return data
+
+
+def make_inputs(folder: Path) -> list[Path]:
+    folder.mkdir()
+    note = folder / "note.png"
+    render_page(ENGLISH_LINES, height=900).save(note, dpi=(300, 300))
+    return [make_pdf(folder / "letters.pdf", 3), make_tiff(folder / "fax.tif", 2), note]
+
+
+def test_sidecars_from_the_cluster_match_the_local_pool(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.ensure()
+    inputs = make_inputs(tmp_path / "inputs")
+    results: dict[str, dict[str, dict[str, object]]] = {}
+    for executor in ("local", cluster.address):
+        root = tmp_path / ("local" if executor == "local" else "cluster")
+        daemon = run_daemon(root, executor)
+        try:
+            for path in inputs:
+                shutil.copy(path, daemon.inbox / f"{path.name}.part")
+                (daemon.inbox / f"{path.name}.part").rename(daemon.inbox / path.name)
+            daemon.wait_done(3, timeout=240)
+        finally:
+            assert daemon.stop() == 0
+        results[executor] = {p.name: comparable(p) for p in daemon.outbox.glob("*.json")}
+        assert not list(daemon.failed.iterdir())
+    local, remote = results["local"], results[cluster.address]
+    assert sorted(local) == ["fax.json", "letters.json", "note.json"]
+    assert remote == local
+    letters = local["letters.json"]["pages"]
+    assert isinstance(letters, list) and len(letters) == 3
+    for n, page in enumerate(letters, start=1):
+        assert cer(page["text"], "\n".join(page_lines(n))) < 0.05
+
+
+def test_a_worker_killed_mid_document_loses_and_duplicates_nothing(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.ensure()
+    daemon = run_daemon(tmp_path, cluster.address)
+    try:
+        make_pdf(tmp_path / "big.pdf.part", 8).rename(daemon.inbox / "big.pdf")
+        # Both workers are busy once the first pages have been handed out.
+        daemon.wait_for(
+            lambda: any(e.get("event") == "document.started" for e in daemon.events()),
+            60,
+            "the document started",
+        )
+        time.sleep(2.0)
+        cluster.kill(cluster.workers["w1"])
+        done = daemon.wait_done(1, timeout=240)
+    finally:
+        assert daemon.stop() == 0
+    assert len(done) == 1
+    assert sorted(p.name for p in daemon.outbox.glob("big*")) == ["big.json", "big.pdf", "big.txt"]
+    assert not list(daemon.failed.iterdir())
+    pages = json.loads((daemon.outbox / "big.json").read_text())["pages"]
+    assert [p["number"] for p in pages] == list(range(1, 9))
+    for n, page in enumerate(pages, start=1):
+        assert page["error"] is None
+        assert cer(page["text"], "\n".join(page_lines(n))) < 0.05
+
+
+def test_the_scheduler_going_away_and_coming_back_loses_nothing(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.ensure()
+    daemon = run_daemon(tmp_path, cluster.address)
+    try:
+        make_pdf(tmp_path / "first.pdf.part", 6).rename(daemon.inbox / "first.pdf")
+        daemon.wait_for(
+            lambda: any(e.get("event") == "document.started" for e in daemon.events()),
+            60,
+            "the document started",
+        )
+        time.sleep(1.0)
+        cluster.stop_scheduler()
+        daemon.wait_for(
+            lambda: any(e.get("event") == "executor.disconnected" for e in daemon.events()),
+            60,
+            "the daemon to notice",
+        )
+        # Files keep arriving while the cluster is away; the daemon keeps its inbox.
+        make_pdf(tmp_path / "second.pdf.part", 2).rename(daemon.inbox / "second.pdf")
+        daemon.wait_for(
+            lambda: any(e.get("event") == "executor.unreachable" for e in daemon.events()),
+            60,
+            "a failed reconnection",
+        )
+        assert not (daemon.outbox / "second.json").exists()
+        cluster.ensure()
+        done = daemon.wait_done(2, timeout=240)
+    finally:
+        assert daemon.stop() == 0
+    names = sorted(p.name for p in daemon.outbox.glob("*") if p.name != "index.csv")
+    assert names == [
+        "first.json",
+        "first.pdf",
+        "first.txt",
+        "second.json",
+        "second.pdf",
+        "second.txt",
+    ]
+    assert len(done) == 2
+    for name, count in (("first", 6), ("second", 2)):
+        pages = json.loads((daemon.outbox / f"{name}.json").read_text())["pages"]
+        assert [p["number"] for p in pages] == list(range(1, count + 1))
+    events = [e["event"] for e in daemon.events()]
+    assert events.count("executor.connected") >= 2
+
+
+def test_a_page_that_kills_every_worker_fails_its_document_only(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.ensure()
+    daemon = run_daemon(tmp_path, cluster.address)
+    try:
+        make_pdf(tmp_path / "poison.pdf.part", POISON_PAGE).rename(daemon.inbox / "poison.pdf")
+        daemon.wait_for((daemon.failed / "poison.pdf").exists, 240, "poison.pdf in failed/")
+        cluster.ensure()  # the nannies restart their workers; wait for both to be back
+        render_page(ENGLISH_LINES, height=900).save(daemon.inbox / "after.png", dpi=(300, 300))
+        daemon.wait_done(2, timeout=120)  # the failed document, then this one
+    finally:
+        assert daemon.stop() == 0
+    error = json.loads((daemon.failed / "poison.error.json").read_text())
+    assert error["reason"] == "worker_crashed"
+    assert "killed every Dask worker" in error["message"]
+    assert (daemon.outbox / "after.json").exists()
+
+
+def test_check_reports_the_cluster_and_its_workers(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.ensure()
+    config = write_config(tmp_path, daemon_extra=f'executor = "{cluster.address}"')
+    out = subprocess.run(
+        [str(BIN / "hotocr"), "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{cluster.address}: 2 workers" in out.stdout
+    assert out.stdout.count("tesseract 5") >= 2 and ", ok" in out.stdout
+
+    unreachable = write_config(
+        tmp_path, daemon_extra=f'executor = "tcp://127.0.0.1:{_free_port()}"'
+    )
+    out = subprocess.run(
+        [str(BIN / "hotocr"), "check", "--config", str(unreachable)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 3
+    assert "UNREACHABLE" in out.stdout and "cannot reach the Dask scheduler" in out.stderr
