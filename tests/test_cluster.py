@@ -8,10 +8,7 @@ page as the bytes of a one-page file), which is how they would run on other mach
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,9 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENGLISH_LINES, Daemon, cer, render_page, start_daemon, write_config
+pytest.importorskip("distributed")  # the [dask] extra, which `make test` installs
 
-distributed = pytest.importorskip("distributed")
+from tests.conftest import (
+    ENGLISH_LINES,
+    Daemon,
+    cer,
+    render_page,
+    start_daemon,
+    write_config,
+)
+from tests.dask_cluster import Cluster, free_port
 
 BIN = Path(sys.executable).parent
 #: Any page with this number kills the worker process that reads it (test hook); no other
@@ -30,111 +35,14 @@ BIN = Path(sys.executable).parent
 POISON_PAGE = 9
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cluster:
-    """A scheduler and named workers, each its own process group so it can be killed whole."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
-        self.scheduler: subprocess.Popen[bytes] | None = None
-        self.workers: dict[str, subprocess.Popen[bytes]] = {}
-
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.root / f"{name}.log").open("ab")
-        return subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.root,
-            env=dict(os.environ, **env),
-            start_new_session=True,
-        )
-
-    def start_scheduler(self) -> None:
-        port = self.address.rsplit(":", 1)[1]
-        self.scheduler = self._spawn(
-            "scheduler",
-            [
-                str(BIN / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--no-dashboard",
-            ],
-            # Give up on a page after it killed two workers, not four: a shorter test.
-            {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"},
-        )
-
-    def start_worker(self, name: str) -> None:
-        self.workers[name] = self._spawn(
-            name,
-            [
-                str(BIN / "dask"),
-                "worker",
-                self.address,
-                "--name",
-                name,
-                "--nthreads",
-                "1",
-                "--nworkers",
-                "1",
-                "--no-dashboard",
-                "--memory-limit",
-                "0",
-                "--local-directory",
-                str(self.root / name),
-            ],
-            {"HOTOCR_TEST_KILL_WORKER_ON_PAGE": str(POISON_PAGE)},
-        )
-
-    def kill(self, proc: subprocess.Popen[bytes] | None) -> None:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    def stop_scheduler(self) -> None:
-        assert self.scheduler is not None
-        self.kill(self.scheduler)
-
-    def wait_workers(self, count: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with distributed.Client(self.address, timeout=5, set_as_default=False) as c:
-                    if len(c.nthreads()) >= count:
-                        return
-            except (OSError, TimeoutError):
-                pass
-            time.sleep(0.5)
-        logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in self.root.glob("*.log"))
-        raise AssertionError(f"{count} Dask workers did not join within {timeout}s\n{logs}")
-
-    def ensure(self, names: tuple[str, ...] = ("w1", "w2")) -> None:
-        if self.scheduler is None or self.scheduler.poll() is not None:
-            self.start_scheduler()
-        for name in names:
-            proc = self.workers.get(name)
-            if proc is None or proc.poll() is not None:
-                self.start_worker(name)
-        self.wait_workers(len(names))
-
-    def close(self) -> None:
-        for proc in self.workers.values():
-            self.kill(proc)
-        self.kill(self.scheduler)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    found = Cluster(tmp_path_factory.mktemp("cluster"))
+    found = Cluster(
+        tmp_path_factory.mktemp("cluster"),
+        worker_env={"HOTOCR_TEST_KILL_WORKER_ON_PAGE": str(POISON_PAGE)},
+        # Give up on a page after it killed two workers, not four: a shorter test.
+        scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"},
+    )
     try:
         found.ensure()
         yield found
@@ -330,9 +238,7 @@ def test_check_reports_the_cluster_and_its_workers(cluster: Cluster, tmp_path: P
     assert f"{cluster.address}: 2 workers" in out.stdout
     assert out.stdout.count("tesseract 5") >= 2 and ", ok" in out.stdout
 
-    unreachable = write_config(
-        tmp_path, daemon_extra=f'executor = "tcp://127.0.0.1:{_free_port()}"'
-    )
+    unreachable = write_config(tmp_path, daemon_extra=f'executor = "tcp://127.0.0.1:{free_port()}"')
     out = subprocess.run(
         [str(BIN / "hotocr"), "check", "--config", str(unreachable)],
         capture_output=True,

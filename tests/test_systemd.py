@@ -79,3 +79,18 @@ def test_unit_has_what_the_daemon_relies_on() -> None:
     ):
         assert line in text, line
     assert "DynamicUser" not in text.replace("not DynamicUser=", "")
+
+
+@pytest.mark.parametrize("name", ["hotocr-dask-scheduler.service", "hotocr-dask-worker.service"])
+def test_the_dask_units_verify_without_any_warning(tmp_path: Path, name: str) -> None:
+    dask = Path(sys.executable).parent / "dask"
+    unit = tmp_path / name
+    text = (UNIT.parent / name).read_text()
+    assert "/opt/hotocr/.venv/bin/dask " in text
+    unit.write_text(text.replace("/opt/hotocr/.venv/bin/dask", str(dask)))
+    out = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0
+    assert out.stderr.strip() == ""
+    assert "--nthreads 1" in text or name.endswith("scheduler.service")
