@@ -33,6 +33,7 @@ class Cluster:
         scheduler_env: dict[str, str] | None = None,
     ) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.worker_env = worker_env or {}
         self.scheduler_env = scheduler_env or {}
         self.address = f"tcp://127.0.0.1:{free_port()}"
