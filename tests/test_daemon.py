@@ -224,3 +224,24 @@ def test_sidecar_keeps_raw_text_corrected_text_and_corrections(daemon_factory) -
         assert page["raw_text"][c["offset"] : c["offset"] + len(c["raw"])] == c["raw"]
         assert c["page"] == 1
     assert "This is a sample with typos." in (daemon.outbox / "typos.txt").read_text()
+
+
+def test_a_small_document_overtakes_a_long_one(daemon_factory, tmp_path: Path) -> None:
+    """Pages of all documents take turns: a one-page scan dropped while a 40-page PDF runs is
+    done long before the PDF, not after it."""
+    daemon = daemon_factory()
+    pages = [render_page((f"Page {n} of a long report.",), height=500) for n in range(1, 41)]
+    big = tmp_path / "long.pdf"
+    pages[0].save(big, save_all=True, append_images=pages[1:], resolution=300)
+    big.rename(daemon.inbox / "long.pdf")
+    daemon.wait_for(
+        lambda: any(e.get("event") == "document.started" for e in daemon.events()),
+        60,
+        "the long document started",
+    )
+    page_png(daemon.inbox / "urgent.png", "An urgent single page.")
+    done = daemon.wait_done(2, timeout=300)
+    names = [str(e.get("path", e.get("source", ""))) for e in done]
+    assert "urgent" in names[0] and "long" in names[1], names
+    long_pages = json.loads((daemon.outbox / "long.json").read_text())["pages"]
+    assert len(long_pages) == 40

@@ -65,10 +65,14 @@ class PageScheduler:
         self,
         workers: int,
         *,
-        executor: str = "local",
+        executor: str | PageExecutor = "local",
         warm: tuple[PageSettings, ...] = (),
     ) -> None:
-        self._executor: PageExecutor = open_executor(executor, workers=workers, warm=warm)
+        self._executor: PageExecutor = (
+            open_executor(executor, workers=workers, warm=warm)
+            if isinstance(executor, str)
+            else executor
+        )
         self._jobs: deque[DocumentJob] = deque()
         self._futures: dict[Future[PageResult], tuple[DocumentJob, int]] = {}
 
@@ -155,28 +159,28 @@ class PageScheduler:
                 )
 
     def _fill(self) -> None:
-        """Submit pages round robin, one per document per turn, up to the in-flight limit."""
-        while len(self._futures) < self._limit:
-            ready = [j for j in self._jobs if j.todo and j.error is None]
-            if not ready:
+        """Submit pages round robin, one page per document per turn, up to the in-flight
+        limit. The document that just got a page goes to the back of the line, so a slot
+        freed alone goes to the next document, not again to the first."""
+        limit = self._limit
+        while len(self._futures) < limit:
+            job = next((j for j in self._jobs if j.todo and j.error is None), None)
+            if job is None:
                 return
-            for job in ready:
-                if len(self._futures) >= self._limit:
-                    return
-                number = job.todo.popleft()
-                task = PageTask(job.source.path, job.source.kind, number, job.settings)
-                try:
-                    future = self._executor.submit(task, job.source.pages)
-                except WorkerLost:
-                    job.todo.appendleft(number)
-                    return
-                except Exception as exc:  # noqa: BLE001 - e.g. the page cannot be cut out
-                    job.error = exc
-                    continue
-                self._futures[future] = (job, number)
-                job.in_flight += 1
-            # Rotate so the next round starts with a different document.
-            self._jobs.rotate(-1)
+            self._jobs.remove(job)
+            self._jobs.append(job)
+            number = job.todo.popleft()
+            task = PageTask(job.source.path, job.source.kind, number, job.settings)
+            try:
+                future = self._executor.submit(task, job.source.pages)
+            except WorkerLost:
+                job.todo.appendleft(number)
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. the page cannot be cut out
+                job.error = exc
+                continue
+            self._futures[future] = (job, number)
+            job.in_flight += 1
 
     def _collect(self) -> list[Finished]:
         out: list[Finished] = []
