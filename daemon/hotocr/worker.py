@@ -24,7 +24,7 @@ from hotocr._exec import tesseract
 from hotocr.config import WatchConfig
 from hotocr.correct import Correction, correct_text
 from hotocr.errors import PageTimeout
-from hotocr.orientation import looks_upside_down
+from hotocr.orientation import looks_upside_down, sure_turn
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.recognize import Recognition, Word, recognize
@@ -308,8 +308,16 @@ def _orient_and_recognize(
     )
     if suspect:
         # No horizontal text lines (turned 90/270), or the ink balance of an upside-down
-        # page: ask OSD before reading, rather than reading garbage first.
-        turned = _turn_if_osd_says(gray, dpi, settings=settings, backend=backend, work=work)
+        # page: turn it before reading, rather than reading garbage first.
+        turned = _turn_before_reading(
+            gray,
+            dpi,
+            prep=prep,
+            sideways=sideways,
+            settings=settings,
+            backend=backend,
+            work=work,
+        )
         if turned is not None:
             return turned
     rec = _read(work, prep, settings)
@@ -321,6 +329,39 @@ def _orient_and_recognize(
         gray, dpi, settings=settings, backend=backend, work=work, better_than=rec.confidence
     )
     return turned if turned is not None else (0, prep, rec)
+
+
+def _turn_before_reading(
+    gray: HostImage,
+    dpi: int | None,
+    *,
+    prep: Preprocessed,
+    sideways: bool,
+    settings: PageSettings,
+    backend: Backend,
+    work: Path,
+) -> tuple[int, Preprocessed, Recognition] | None:
+    """A clear ink balance turns the page without OSD; a poor reading after that turn, or
+    an unclear balance, lets OSD decide (keeping whichever reading is better)."""
+    guess = sure_turn(prep.image, sideways=sideways, languages=settings.languages)
+    if guess is None:
+        return _turn_if_osd_says(gray, dpi, settings=settings, backend=backend, work=work)
+    turned = np.ascontiguousarray(np.rot90(gray, k=-guess // 90))
+    guessed_prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
+    if rec.confidence >= settings.low_confidence:
+        return guess, guessed_prep, rec
+    _write_page(work, prep.image)
+    by_osd = _turn_if_osd_says(
+        gray, dpi, settings=settings, backend=backend, work=work, better_than=rec.confidence
+    )
+    if by_osd is not None:
+        return by_osd
+    # OSD sees no turn: the balance was wrong, or the page is hard to read either way.
+    _write_page(work, prep.image)
+    as_scanned = _read(work, prep, settings)
+    if as_scanned.confidence > rec.confidence:
+        return 0, prep, as_scanned
+    return guess, guessed_prep, rec
 
 
 def _turn_if_osd_says(
