@@ -33,7 +33,14 @@ from hotocr.preprocess.cpu import CpuBackend
 from hotocr.recognize import recognize
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
-STEPS = ("deskew", "remove_background", "contrast", "despeckle", "binarize")
+STEPS = (
+    "deskew",
+    "remove_background",
+    "contrast",
+    "despeckle",
+    "binarize",
+    "binarize_sauvola",
+)
 DEFAULT = ("deskew", "remove_background", "contrast")
 
 

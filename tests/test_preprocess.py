@@ -147,6 +147,32 @@ def test_binarize_gives_two_levels_split_between_ink_and_paper(backend: Backend)
     assert (out[page >= 190] == 255).all()
 
 
+def test_sauvola_keeps_faint_print_beside_a_shadow_where_otsu_cannot(backend: Backend) -> None:
+    """Paper falling from 255 to 70 across the page (a book-fold shadow), print 60 levels
+    darker than the paper under it: one global threshold blackens the shadowed half or
+    loses the print in the bright one; Sauvola's local threshold keeps both."""
+    text = to_gray(render_page(ENGLISH_LINES * 3, height=1400, ink=0))
+    h, w = text.shape
+    cols = np.flatnonzero((text < 128).any(axis=0))
+    left, right = int(cols[0]), int(cols[-1])  # the shadow falls across the printed width
+    ramp = np.clip((np.arange(w) - left) / (right - left), 0, 1).astype(np.float32)
+    paper = (255 - 185 * ramp)[None, :].repeat(h, axis=0)
+    page = np.where(text < 128, paper - 60, paper).clip(0, 255).astype(np.uint8)
+    ink, bare = text < 64, text > 250
+    local = preprocess(backend, page, dpi=300, steps=("binarize_sauvola",)).image
+    otsu = preprocess(backend, page, dpi=300, steps=("binarize",)).image
+    assert set(np.unique(local).tolist()) == {0, 255}
+    shadow = np.zeros_like(ink)
+    shadow[:, left + (right - left) * 3 // 4 :] = True
+    for region in (~shadow, shadow):
+        assert (local[ink & region] == 0).mean() > 0.9  # print kept everywhere
+        assert (local[bare & region] == 255).mean() > 0.97  # paper white everywhere
+    # Otsu fails one way or the other: black shadow, or print lost in the light half.
+    otsu_paper_in_shadow = (otsu[bare & shadow] == 255).mean()
+    otsu_ink_in_light = (otsu[ink & ~shadow] == 0).mean()
+    assert min(otsu_paper_in_shadow, otsu_ink_in_light) < 0.5
+
+
 def test_upscale_only_below_250_dpi(backend: Backend) -> None:
     page = np.full((1100, 850), 255, np.uint8)
     low = preprocess(backend, page, dpi=100, steps=("upscale",))

@@ -30,6 +30,7 @@ PREPROCESS_STEPS = (
     "contrast",
     "despeckle",
     "binarize",
+    "binarize_sauvola",
 )
 DEFAULT_IGNORE = (
     ".*",

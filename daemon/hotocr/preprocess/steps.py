@@ -119,6 +119,27 @@ def binarize(backend: Backend, image: Array, state: PageState) -> Array:
     return xp.where(image > threshold, 255, 0).astype(xp.uint8)
 
 
+#: Sauvola's parameters: the window (about 1/10 inch: a few character heights), the weight
+#: of the local contrast, and the dynamic range of the standard deviation (8-bit images).
+SAUVOLA_WINDOW_INCH = 0.1
+SAUVOLA_K = 0.2
+SAUVOLA_R = 128.0
+
+
+def binarize_sauvola(backend: Backend, image: Array, state: PageState) -> Array:
+    """Sauvola's local threshold, mean * (1 + k * (std / R - 1)) over a small window: faint
+    print next to dark areas (a shadow, a stamp) survives, where one global threshold turns
+    the dark area black or the faint print white. Two box filters, on either backend."""
+    xp = backend.xp
+    window = max(15, round((state.dpi or 300) * SAUVOLA_WINDOW_INCH)) | 1
+    values = image.astype(xp.float32)
+    mean = backend.blur(values, window)
+    mean_sq = backend.blur(values * values, window)
+    std = xp.sqrt(xp.maximum(mean_sq - mean * mean, 0))
+    threshold = mean * (1 + SAUVOLA_K * (std / SAUVOLA_R - 1))
+    return xp.where(values > threshold, 255, 0).astype(xp.uint8)
+
+
 def deskew(backend: Backend, image: Array, state: PageState) -> Array:
     """Estimate the skew from text lines and rotate it away; unsure estimates are not applied."""
     estimate = estimate_skew(backend, image)
@@ -203,4 +224,5 @@ STEPS: dict[str, Step] = {
     "contrast": contrast,
     "despeckle": despeckle,
     "binarize": binarize,
+    "binarize_sauvola": binarize_sauvola,
 }
