@@ -27,20 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import EVAL, OUT, machine
 from hotocr import pages
+from hotocr.config import PREPROCESS_STEPS
 from hotocr.preprocess import preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.recognize import recognize
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
-STEPS = (
-    "deskew",
-    "remove_background",
-    "contrast",
-    "despeckle",
-    "binarize",
-    "binarize_sauvola",
-)
+#: Every step that changes pixels (grayscale and upscale are conversions).
+STEPS = tuple(s for s in PREPROCESS_STEPS if s not in ("grayscale", "upscale"))
 DEFAULT = ("deskew", "remove_background", "contrast")
 
 

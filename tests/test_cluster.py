@@ -97,6 +97,24 @@ def comparable(path: Path) -> dict[str, object]:
     return data
 
 
+def drop_pdf(daemon: Daemon, name: str, count: int) -> None:
+    """A PDF of ``count`` pages, written under a temporary name and renamed into the inbox."""
+    make_pdf(daemon.root / f"{name}.part", count).rename(daemon.inbox / name)
+
+
+def wait_event(daemon: Daemon, event: str, what: str, timeout: float = 60) -> None:
+    daemon.wait_for(lambda: any(e.get("event") == event for e in daemon.events()), timeout, what)
+
+
+def assert_every_page_read(sidecar: Path, count: int) -> None:
+    """Each page once, in order, with its own text."""
+    pages = json.loads(sidecar.read_text(encoding="utf-8"))["pages"]
+    assert [p["number"] for p in pages] == list(range(1, count + 1))
+    for n, page in enumerate(pages, start=1):
+        assert page["error"] is None
+        assert cer(page["text"], "\n".join(page_lines(n))) < 0.05
+
+
 def make_inputs(folder: Path) -> list[Path]:
     folder.mkdir()
     note = folder / "note.png"
@@ -123,10 +141,7 @@ def test_sidecars_from_the_cluster_match_the_local_pool(cluster: Cluster, tmp_pa
     local, remote = results["local"], results[cluster.address]
     assert sorted(local) == ["fax.json", "letters.json", "note.json"]
     assert remote == local
-    letters = local["letters.json"]["pages"]
-    assert isinstance(letters, list) and len(letters) == 3
-    for n, page in enumerate(letters, start=1):
-        assert cer(page["text"], "\n".join(page_lines(n))) < 0.05
+    assert_every_page_read(tmp_path / "local" / "outbox" / "letters.json", 3)
 
 
 def test_a_worker_killed_mid_document_loses_and_duplicates_nothing(
@@ -135,13 +150,9 @@ def test_a_worker_killed_mid_document_loses_and_duplicates_nothing(
     cluster.ensure()
     daemon = run_daemon(tmp_path, cluster.address)
     try:
-        make_pdf(tmp_path / "big.pdf.part", 8).rename(daemon.inbox / "big.pdf")
+        drop_pdf(daemon, "big.pdf", 8)
         # Both workers are busy once the first pages have been handed out.
-        daemon.wait_for(
-            lambda: any(e.get("event") == "document.started" for e in daemon.events()),
-            60,
-            "the document started",
-        )
+        wait_event(daemon, "document.started", "the document started")
         time.sleep(2.0)
         cluster.kill(cluster.workers["w1"])
         done = daemon.wait_done(1, timeout=240)
@@ -150,11 +161,7 @@ def test_a_worker_killed_mid_document_loses_and_duplicates_nothing(
     assert len(done) == 1
     assert sorted(p.name for p in daemon.outbox.glob("big*")) == ["big.json", "big.pdf", "big.txt"]
     assert not list(daemon.failed.iterdir())
-    pages = json.loads((daemon.outbox / "big.json").read_text())["pages"]
-    assert [p["number"] for p in pages] == list(range(1, 9))
-    for n, page in enumerate(pages, start=1):
-        assert page["error"] is None
-        assert cer(page["text"], "\n".join(page_lines(n))) < 0.05
+    assert_every_page_read(daemon.outbox / "big.json", 8)
 
 
 def test_the_scheduler_going_away_and_coming_back_loses_nothing(
@@ -163,26 +170,14 @@ def test_the_scheduler_going_away_and_coming_back_loses_nothing(
     cluster.ensure()
     daemon = run_daemon(tmp_path, cluster.address)
     try:
-        make_pdf(tmp_path / "first.pdf.part", 6).rename(daemon.inbox / "first.pdf")
-        daemon.wait_for(
-            lambda: any(e.get("event") == "document.started" for e in daemon.events()),
-            60,
-            "the document started",
-        )
+        drop_pdf(daemon, "first.pdf", 6)
+        wait_event(daemon, "document.started", "the document started")
         time.sleep(1.0)
         cluster.stop_scheduler()
-        daemon.wait_for(
-            lambda: any(e.get("event") == "executor.disconnected" for e in daemon.events()),
-            60,
-            "the daemon to notice",
-        )
+        wait_event(daemon, "executor.disconnected", "the daemon to notice")
         # Files keep arriving while the cluster is away; the daemon keeps its inbox.
-        make_pdf(tmp_path / "second.pdf.part", 2).rename(daemon.inbox / "second.pdf")
-        daemon.wait_for(
-            lambda: any(e.get("event") == "executor.unreachable" for e in daemon.events()),
-            60,
-            "a failed reconnection",
-        )
+        drop_pdf(daemon, "second.pdf", 2)
+        wait_event(daemon, "executor.unreachable", "a failed reconnection")
         assert not (daemon.outbox / "second.json").exists()
         cluster.ensure()
         done = daemon.wait_done(2, timeout=240)
@@ -198,9 +193,8 @@ def test_the_scheduler_going_away_and_coming_back_loses_nothing(
         "second.txt",
     ]
     assert len(done) == 2
-    for name, count in (("first", 6), ("second", 2)):
-        pages = json.loads((daemon.outbox / f"{name}.json").read_text())["pages"]
-        assert [p["number"] for p in pages] == list(range(1, count + 1))
+    assert_every_page_read(daemon.outbox / "first.json", 6)
+    assert_every_page_read(daemon.outbox / "second.json", 2)
     events = [e["event"] for e in daemon.events()]
     assert events.count("executor.connected") >= 2
 
@@ -211,7 +205,7 @@ def test_a_page_that_kills_every_worker_fails_its_document_only(
     cluster.ensure()
     daemon = run_daemon(tmp_path, cluster.address)
     try:
-        make_pdf(tmp_path / "poison.pdf.part", POISON_PAGE).rename(daemon.inbox / "poison.pdf")
+        drop_pdf(daemon, "poison.pdf", POISON_PAGE)
         daemon.wait_for((daemon.failed / "poison.pdf").exists, 240, "poison.pdf in failed/")
         cluster.ensure()  # the nannies restart their workers; wait for both to be back
         render_page(ENGLISH_LINES, height=900).save(daemon.inbox / "after.png", dpi=(300, 300))
