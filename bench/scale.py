@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EVAL, OUT, machine
 from bench.throughput import build_corpus
 from hotocr import pages, sidecars
+from hotocr.executors.cluster import CUT_THREADS
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.worker import PageSettings
 from tests.dask_cluster import Cluster
@@ -160,10 +161,11 @@ def main() -> None:
         results["small-dask-1"]["seconds"] - results["small-local-1"]["seconds"]
     ) / small_pages
     dask2 = results["dask-2"]
-    # Per page on the daemon's side: its own CPU (correction, results, client thread), the
-    # page cut (a pdfseparate child for PDFs: not in this process's CPU) and the sidecars.
+    # Per page on the daemon's side: its own CPU (correction, results, the client's and the
+    # cutters' threads) and the sidecars, mostly on its main loop; cutting the page out
+    # (a pdfseparate child for PDF pages) runs in CUT_THREADS threads beside it.
     daemon_cpu = (dask2["daemon_cpu"] + dask2["publish_seconds"]) / dask2["pages"]
-    daemon_cpu += cut / cut_pages
+    cut_per_page = cut / cut_pages
     per_page = results["local-1"]["seconds"] / results["local-1"]["pages"]
     report = {
         "date": dt.date.today().isoformat(),
@@ -173,13 +175,14 @@ def main() -> None:
         "speedup_local_2_over_1": results["local-2"]["ppm"] / results["local-1"]["ppm"],
         "dask_vs_local_2_workers": results["dask-2"]["ppm"] / results["local-2"]["ppm"],
         "overhead_seconds_per_page": overhead,
-        "cut_seconds_per_page": cut / cut_pages,
+        "cut_seconds_per_page": cut_per_page,
         "daemon_seconds_per_page": daemon_cpu,
         "worker_seconds_per_page": per_page,
         "scheduler_tasks_per_second": rate,
         # The model: N single-threaded worker processes each take per_page + overhead seconds
         # per page; the daemon's one main thread and the scheduler cap the total.
         "model_ceiling_daemon_ppm": 60 / daemon_cpu,
+        "model_ceiling_cutting_ppm": CUT_THREADS * 60 / cut_per_page,
         "model_ceiling_scheduler_ppm": rate * 60,
     }
     OUT.mkdir(parents=True, exist_ok=True)

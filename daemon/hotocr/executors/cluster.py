@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterable
-from concurrent.futures import CancelledError, Executor, Future
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -43,6 +43,9 @@ CONNECT_TIMEOUT = 5.0
 RECONNECT_FIRST, RECONNECT_MAX = 2.0, 60.0
 #: How often the number of worker threads (the in-flight limit) is asked of the scheduler.
 SLOTS_REFRESH = 2.0
+#: Threads cutting pages out of their documents (a pdfseparate child per PDF page, 30 ms):
+#: on the daemon's main loop that work would cap the cluster at about 700 pages a minute.
+CUT_THREADS = 4
 #: The Dask resource a GPU worker advertises (``dask worker --resources GPU=1``).
 GPU_RESOURCE = "GPU"
 
@@ -114,6 +117,7 @@ class DaskExecutor:
         self._slots_at = 0.0
         self._next_try = 0.0
         self._backoff = RECONNECT_FIRST
+        self._cutter = ThreadPoolExecutor(CUT_THREADS, thread_name_prefix="hotocr-cut")
         for settings in warm:
             warm_correction(settings)  # correction runs here, in the daemon
         self.maintain()
@@ -188,19 +192,14 @@ class DaskExecutor:
         executor = self._executors.get(task.settings.backend == "gpu")
         if executor is None or not self.connected:
             raise WorkerLost("not connected to the Dask scheduler", crash=False)
-        data = pages.page_bytes(
-            task.source, task.kind, task.number, pages_in_document, timeout=task.settings.timeout
-        )
-        page = PageData(data, task.kind, task.number, remote_settings(task.settings))
-        try:
-            future: Future[PageResult] = executor.submit(read_page_data, page)
-        except Exception as exc:  # the client closed under us
-            self._drop(f"submit failed: {exc}")
-            raise WorkerLost("the Dask scheduler went away", crash=False) from exc
-        self._settings[future] = task.settings
-        return future
+        page: Future[PageResult] = Future()
+        self._settings[page] = task.settings
+        self._cutter.submit(_cut_and_send, page, executor, task, pages_in_document)
+        return page
 
     def result(self, future: Future[PageResult]) -> PageResult:
+        """The outcome of a page from ``submit``; raises WorkerLost, WorkerCrashed or the
+        page's own error (one that cutting it out raised, too)."""
         settings = self._settings.pop(future)
         try:
             result = future.result()
@@ -228,10 +227,50 @@ class DaskExecutor:
     def shutdown(self, futures: Iterable[Future[PageResult]], *, wait: bool) -> None:
         for future in futures:
             future.cancel()
+        self._cutter.shutdown(wait=wait, cancel_futures=True)
         self._settings.clear()
         client, self._client = self._client, None
         if client is not None:
             client.close(timeout=self._timeout)
+
+
+def _cut_and_send(
+    page: Future[PageResult], executor: Executor, task: PageTask, pages_in_document: int
+) -> None:
+    """In a cutter thread: cut the page out, send it, and pass the Dask task's outcome on to
+    ``page`` (the future the scheduler waits on)."""
+    if not page.set_running_or_notify_cancel():
+        return  # taken back before it was cut out
+    try:
+        data = pages.page_bytes(
+            task.source, task.kind, task.number, pages_in_document, timeout=task.settings.timeout
+        )
+    except Exception as exc:  # noqa: BLE001 - the page's own error (corrupt, unreadable)
+        page.set_exception(exc)
+        return
+    try:
+        remote = executor.submit(
+            read_page_data, PageData(data, task.kind, task.number, remote_settings(task.settings))
+        )
+    except Exception as exc:  # noqa: BLE001 - the client closed under us
+        page.set_exception(_lost(exc))
+        return
+
+    def forward(done: Future[PageResult]) -> None:
+        if done.cancelled():
+            page.set_exception(CancelledError())
+        elif (error := done.exception()) is not None:
+            page.set_exception(error)
+        else:
+            page.set_result(done.result())
+
+    remote.add_done_callback(forward)
+
+
+def _lost(exc: BaseException) -> WorkerLost:
+    lost = WorkerLost(f"the Dask scheduler went away ({exc})", crash=False)
+    lost.__cause__ = exc
+    return lost
 
 
 def probe_cluster(address: str, timeout: float = CONNECT_TIMEOUT) -> dict[str, dict[str, Any]]:
