@@ -27,16 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import EVAL, OUT, machine
 from hotocr import pages
-from hotocr.config import PREPROCESS_STEPS
+from hotocr.config import PREPROCESS_STEPS, PreprocessConfig
 from hotocr.preprocess import preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.recognize import recognize
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
-#: Every step that changes pixels (grayscale and upscale are conversions).
-STEPS = tuple(s for s in PREPROCESS_STEPS if s not in ("grayscale", "upscale"))
-DEFAULT = ("deskew", "remove_background", "contrast")
+#: Every step that changes pixels at 300 DPI (grayscale, up- and downscale are conversions).
+STEPS = tuple(s for s in PREPROCESS_STEPS if s not in ("grayscale", "upscale", "downscale"))
+DEFAULT = PreprocessConfig().steps
 
 
 def load_pages() -> dict[str, tuple[HostImage, str]]:

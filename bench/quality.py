@@ -1,7 +1,8 @@
 """Character error rate per page of ../shared/eval, plain Tesseract against hotocr's pipeline.
 
 "plain": no preprocessing, no orientation detection, no correction (``tesseract IMG -``).
-"hotocr": the default steps (deskew, remove_background, contrast) and orientation detection.
+"hotocr": the default steps (downscale, deskew, remove_background, contrast) and orientation
+detection.
 Also the synthetic stained Chinese contract from the tests. Writes bench/out/quality.json and
 prints a Markdown table.
 

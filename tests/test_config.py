@@ -63,7 +63,7 @@ steps = ["remove_background"]
     assert first.ocr.low_confidence == 60 and first.ocr.timeout_seconds == 30
     assert second.ocr.low_confidence == 40 and second.ocr.timeout_seconds == 30
     assert second.preprocess.steps == ("remove_background",)
-    assert first.preprocess.steps == ("deskew", "remove_background", "contrast")
+    assert first.preprocess.steps == ("downscale", "deskew", "remove_background", "contrast")
     assert cfg.languages_needed() == ("eng", "osd", "chi_sim")
 
 

@@ -181,6 +181,14 @@ def test_upscale_only_below_250_dpi(backend: Backend) -> None:
     assert preprocess(backend, page, dpi=None, steps=("upscale",)).image.shape == page.shape
 
 
+def test_downscale_only_above_400_dpi(backend: Backend) -> None:
+    page = np.full((6600, 5100), 255, np.uint8)
+    high = preprocess(backend, page, dpi=600, steps=("downscale",))
+    assert high.image.shape == (3300, 2550) and high.dpi == 300
+    for dpi in (400, 300, None):
+        assert preprocess(backend, page, dpi=dpi, steps=("downscale",)).image.shape == page.shape
+
+
 def test_grayscale_is_what_every_page_becomes() -> None:
     colour = Image.new("RGB", (10, 10), (255, 0, 0))
     gray = to_gray(colour)

@@ -25,6 +25,7 @@ from hotocr.errors import ConfigError
 PREPROCESS_STEPS = (
     "grayscale",
     "upscale",
+    "downscale",
     "deskew",
     "remove_background",
     "contrast",
@@ -78,7 +79,7 @@ class PreprocessConfig:
         0, "MiB of GPU memory one worker's preprocessing may hold (0 = no limit).", minimum=0
     )
     steps: tuple[str, ...] = _opt(
-        ("deskew", "remove_background", "contrast"),
+        ("downscale", "deskew", "remove_background", "contrast"),
         "Steps in the order they run. Known: " + ", ".join(PREPROCESS_STEPS) + ".",
         choices=PREPROCESS_STEPS,
     )
