@@ -242,3 +242,24 @@ def test_check_reports_the_cluster_and_its_workers(cluster: Cluster, tmp_path: P
     )
     assert out.returncode == 3
     assert "UNREACHABLE" in out.stdout and "cannot reach the Dask scheduler" in out.stderr
+
+
+def test_an_unreachable_scheduler_never_blocks_the_daemons_loop(tmp_path: Path) -> None:
+    """Connecting takes up to its timeout; it runs in a thread, so each call the main loop
+    makes returns at once while the attempts fail and back off."""
+    from hotocr.executors.cluster import CONNECT_TIMEOUT, DaskExecutor  # noqa: PLC0415
+
+    executor = DaskExecutor(f"tcp://127.0.0.1:{free_port()}")
+    try:
+        assert executor.slots() == 0
+        slowest = 0.0
+        deadline = time.monotonic() + 2 * CONNECT_TIMEOUT
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            executor.maintain()
+            slowest = max(slowest, time.monotonic() - start)
+            time.sleep(0.05)
+        assert executor.slots() == 0
+        assert slowest < CONNECT_TIMEOUT / 5
+    finally:
+        executor.shutdown([], wait=False)

@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterable
-from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import structlog
@@ -118,9 +118,15 @@ class DaskExecutor:
         self._next_try = 0.0
         self._backoff = RECONNECT_FIRST
         self._cutter = ThreadPoolExecutor(CUT_THREADS, thread_name_prefix="hotocr-cut")
+        # Connecting can take the whole timeout: it runs beside the daemon's main loop.
+        self._connector = ThreadPoolExecutor(1, thread_name_prefix="hotocr-connect")
+        self._connecting: Future[Client] | None = None
         for settings in warm:
             warm_correction(settings)  # correction runs here, in the daemon
         self.maintain()
+        if self._connecting is not None:  # at start-up, wait for the first attempt
+            wait([self._connecting], timeout=self._timeout * 3)
+            self.maintain()
 
     @property
     def connected(self) -> bool:
@@ -130,25 +136,34 @@ class DaskExecutor:
         if self._client is not None and self._client.status in ("closing", "closed"):
             self._drop("the client closed its connection to the scheduler")
         if self._client is None:
-            if time.monotonic() >= self._next_try:
-                self._connect()
+            if self._connecting is None:
+                if time.monotonic() >= self._next_try:
+                    self._connecting = self._connector.submit(self._open_client)
+            elif self._connecting.done():
+                attempt, self._connecting = self._connecting, None
+                try:
+                    self._adopt(attempt.result())
+                except _ConnectFailed as exc:
+                    self._retry_later(exc.event, exc.error)
             return
         if time.monotonic() - self._slots_at >= SLOTS_REFRESH:
             self._refresh_slots()
 
-    def _connect(self) -> None:
+    def _open_client(self) -> Client:
+        """In the connector thread: a client with the worker plugin registered."""
         try:
             client = Client(self.name, timeout=self._timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            self._retry_later("executor.unreachable", str(exc) or type(exc).__name__)
-            return
+        except Exception as exc:  # unreachable, refused, a TLS or version mismatch
+            raise _ConnectFailed("executor.unreachable", exc) from exc
         try:
             # Registered with the scheduler: workers that join later are set up too.
             client.register_plugin(HotocrWorkerPlugin(self._warm), name="hotocr")
-        except Exception as exc:  # noqa: BLE001 - any failure here means "not usable yet"
+        except Exception as exc:  # any failure here means "not usable yet"
             client.close(timeout=self._timeout)
-            self._retry_later("executor.setup_failed", str(exc) or type(exc).__name__)
-            return
+            raise _ConnectFailed("executor.setup_failed", exc) from exc
+        return client
+
+    def _adopt(self, client: Client) -> None:
         self._client = client
         self._executors = {
             False: client.get_executor(pure=False),
@@ -228,10 +243,21 @@ class DaskExecutor:
         for future in futures:
             future.cancel()
         self._cutter.shutdown(wait=wait, cancel_futures=True)
+        self._connector.shutdown(wait=True, cancel_futures=True)
+        if self._connecting is not None and self._connecting.done():
+            with contextlib.suppress(Exception):
+                self._connecting.result().close(timeout=self._timeout)
         self._settings.clear()
         client, self._client = self._client, None
         if client is not None:
             client.close(timeout=self._timeout)
+
+
+class _ConnectFailed(Exception):
+    def __init__(self, event: str, cause: BaseException) -> None:
+        super().__init__(event)
+        self.event = event
+        self.error = str(cause) or type(cause).__name__
 
 
 def _cut_and_send(
