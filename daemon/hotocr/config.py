@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,13 +211,19 @@ class Config:
 
     def languages_needed(self) -> tuple[str, ...]:
         """Every Tesseract language a watch folder uses (osd when pages are auto-rotated)."""
-        seen: dict[str, None] = {}
-        for watch in self.watches:
-            for lang in watch.languages:
-                seen.update(dict.fromkeys(lang.split("+")))
-            if watch.ocr.auto_rotate:
-                seen["osd"] = None
-        return tuple(seen)
+        return tesseract_languages((w.languages, w.ocr.auto_rotate) for w in self.watches)
+
+
+def tesseract_languages(uses: Iterable[tuple[tuple[str, ...], bool]]) -> tuple[str, ...]:
+    """The Tesseract languages of (languages, auto_rotate) pairs, in order, each once:
+    "eng+deu" names two, and auto-rotation needs osd."""
+    seen: dict[str, None] = {}
+    for languages, auto_rotate in uses:
+        for lang in languages:
+            seen.update(dict.fromkeys(lang.split("+")))
+        if auto_rotate:
+            seen["osd"] = None
+    return tuple(seen)
 
 
 _SECTIONS: Mapping[str, type[Any]] = {

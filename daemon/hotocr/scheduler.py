@@ -176,7 +176,7 @@ class PageScheduler:
             except WorkerLost:
                 job.todo.appendleft(number)
                 return
-            except Exception as exc:  # noqa: BLE001 - e.g. the page cannot be cut out
+            except Exception as exc:  # noqa: BLE001 - a page the executor refuses fails its job
                 job.error = exc
                 continue
             self._futures[future] = (job, number)

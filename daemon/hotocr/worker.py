@@ -360,7 +360,8 @@ def _turn_before_reading(
     )
     if by_osd is not None:
         return by_osd
-    # OSD sees no turn: the balance was wrong, or the page is hard to read either way.
+    # OSD sees no turn: the balance was wrong, or the page is hard to read either way. (A turn
+    # OSD tried and found worse left its own page in ``work``: write the scanned one again.)
     _write_page(work, prep.image)
     as_scanned = _read(work, prep, settings)
     if as_scanned.confidence > rec.confidence:

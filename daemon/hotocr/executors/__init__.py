@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Protocol
 
-from hotocr.errors import WorkerCrashed, WorkerLost
 from hotocr.executors.local import LocalExecutor
 from hotocr.worker import PageResult, PageSettings, PageTask
 
@@ -23,8 +22,8 @@ class PageExecutor(Protocol):
     def slots(self) -> int:
         """Pages that can run at once right now (0 while a cluster is unreachable)."""
 
-    def submit(self, task: PageTask, pages: int) -> Future[PageResult]:
-        """Start one page; ``pages`` is its document's page count."""
+    def submit(self, task: PageTask, pages_in_document: int) -> Future[PageResult]:
+        """Start one page of a document of ``pages_in_document`` pages."""
 
     def result(self, future: Future[PageResult]) -> PageResult:
         """The page's result; raises the page's own error, ``WorkerCrashed`` or ``WorkerLost``."""
@@ -52,4 +51,4 @@ def open_executor(spec: str, *, workers: int, warm: tuple[PageSettings, ...] = (
     return DaskExecutor(spec, warm=warm)
 
 
-__all__ = ["PageExecutor", "WorkerCrashed", "WorkerLost", "open_executor"]
+__all__ = ["PageExecutor", "open_executor"]

@@ -17,7 +17,8 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterable
-from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from typing import Any
 
 import structlog
@@ -25,6 +26,7 @@ from distributed import Client, KilledWorker, WorkerPlugin
 
 from hotocr import __version__, pages
 from hotocr._exec import tesseract
+from hotocr.config import tesseract_languages
 from hotocr.errors import MissingDependency, WorkerCrashed, WorkerLost
 from hotocr.worker import (
     PageData,
@@ -55,16 +57,6 @@ def remote_settings(settings: PageSettings) -> PageSettings:
     return dataclasses.replace(settings, correction=False, dictionary=None, rules=None)
 
 
-def languages_needed(settings: Iterable[PageSettings]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for s in settings:
-        for lang in s.languages:
-            seen.update(dict.fromkeys(lang.split("+")))
-        if s.auto_rotate:
-            seen["osd"] = None
-    return tuple(seen)
-
-
 class HotocrWorkerPlugin(WorkerPlugin):
     """Set up each Dask worker once, as the local pool's initializer does: single-threaded
     Tesseract, the needed languages present, the preprocessing backend selected and warm.
@@ -80,7 +72,9 @@ class HotocrWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         prepare_process()
-        missing = tesseract.missing_languages(languages_needed(self.warm))
+        missing = tesseract.missing_languages(
+            tesseract_languages((s.languages, s.auto_rotate) for s in self.warm)
+        )
         if missing:
             raise MissingDependency(
                 f"tesseract languages missing on this worker: {', '.join(missing)}"
@@ -125,7 +119,7 @@ class DaskExecutor:
             warm_correction(settings)  # correction runs here, in the daemon
         self.maintain()
         if self._connecting is not None:  # at start-up, wait for the first attempt
-            wait([self._connecting], timeout=self._timeout * 3)
+            wait_for([self._connecting], timeout=self._timeout * 3)
             self.maintain()
 
     @property

@@ -42,7 +42,7 @@ class LocalExecutor:
     def slots(self) -> int:
         return self._workers
 
-    def submit(self, task: PageTask, pages: int) -> Future[PageResult]:
+    def submit(self, task: PageTask, pages_in_document: int) -> Future[PageResult]:
         # Only the path travels: the worker renders the page itself.
         return self._pool.submit(process_page, task)
 
