@@ -6,7 +6,10 @@ All in one run on one machine, so the ratios mean something on a noisy shared ho
    are at least 40 pages;
 2. limit: every page rendered to an image, then plain single-threaded ``tesseract IMG -``
    timed; the sum divided by the number of cores is the best any scheduler could do;
-3. ``hotocr process`` over the corpus folder (one worker per core);
+   beside it, the same images read by one plain ``tesseract`` per core at once (what this
+   machine gives when every core runs Tesseract alone, with nothing else to do);
+3. ``hotocr process`` over the corpus folder (one worker per core), with Tesseract as a
+   library (the default) and as the program per page (``ocr.engine = "command"``);
 4. ``ocrmypdf --sidecar F.txt --output-type none -j <cores>`` on each file in turn, as its
    users script it (``--image-dpi 300`` for images that carry no resolution);
 5. memory: ``hotocr process`` on a 50-, 200- and 500-page PDF, peak of all its processes
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -88,10 +92,30 @@ def tesseract_limit(corpus: Path, work: Path) -> tuple[float, int]:
     return total, count
 
 
-def run_hotocr(corpus: Path, out: Path) -> float:
+def tesseract_all_cores(images: Path) -> float:
+    """Wall time of plain ``tesseract`` over the same images, one process per core."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def read(image: Path) -> None:
+        subprocess.run(
+            ["tesseract", str(image), "-", "-l", "eng"], env=env, capture_output=True, check=True
+        )
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CORES) as pool:
+        list(pool.map(read, sorted(images.glob("*.png"))))
+    return time.perf_counter() - start
+
+
+def run_hotocr(corpus: Path, out: Path, engine: str) -> float:
+    config = out.parent / f"{engine}.toml"
+    config.write_text(f'[[watch]]\n[watch.ocr]\nengine = "{engine}"\n')
     start = time.perf_counter()
     subprocess.run(
-        [str(BIN / "hotocr"), "process", str(corpus), "--lang", "eng", "--output", str(out)],
+        [
+            *(str(BIN / "hotocr"), "process", str(corpus), "--lang", "eng"),
+            *("--output", str(out), "--config", str(config)),
+        ],
         capture_output=True,
         check=True,
     )
@@ -248,13 +272,23 @@ def main() -> None:
         f"  tesseract: {tess_sum:.1f} s over {counted} pages -> limit {limit_seconds:.1f} s",
         flush=True,
     )
-    hot = run_hotocr(corpus, work / "hotocr")
+    together = tesseract_all_cores(work / "images")
+    print(f"  tesseract, {CORES} at once: {together:.1f} s", flush=True)
+    hot = run_hotocr(corpus, work / "hotocr", "library")
     print(f"  hotocr: {hot:.1f} s", flush=True)
+    hot_command = run_hotocr(corpus, work / "hotocr-command", "command")
+    print(f"  hotocr, engine = command: {hot_command:.1f} s", flush=True)
     ocr = run_ocrmypdf(corpus, work / "ocrmypdf")
     print(f"  ocrmypdf: {ocr:.1f} s", flush=True)
     ppm = {
         k: pages_total / s * 60
-        for k, s in (("hotocr", hot), ("ocrmypdf", ocr), ("limit", limit_seconds))
+        for k, s in (
+            ("hotocr", hot),
+            ("hotocr_command", hot_command),
+            ("ocrmypdf", ocr),
+            ("limit", limit_seconds),
+            ("tesseract_all_cores", together),
+        )
     }
     report = {
         "date": dt.date.today().isoformat(),
@@ -263,12 +297,16 @@ def main() -> None:
         "pages": pages_total,
         "seconds": {
             "hotocr": round(hot, 1),
+            "hotocr_command": round(hot_command, 1),
             "ocrmypdf": round(ocr, 1),
             "limit": round(limit_seconds, 1),
+            "tesseract_all_cores": round(together, 1),
         },
         "pages_per_minute": {k: round(v, 1) for k, v in ppm.items()},
         "hotocr_vs_ocrmypdf": round(ppm["hotocr"] / ppm["ocrmypdf"], 2),
         "hotocr_share_of_limit": round(ppm["hotocr"] / ppm["limit"], 3),
+        "hotocr_command_share_of_limit": round(ppm["hotocr_command"] / ppm["limit"], 3),
+        "tesseract_all_cores_share_of_limit": round(ppm["tesseract_all_cores"] / ppm["limit"], 3),
     }
     if not args.skip_memory:
         report["memory"] = memory(work, (50, 200, 500))

@@ -42,6 +42,7 @@ def test_check_reports_tools_and_languages(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tesseract" in out.stdout and "poppler" in out.stdout
     assert "eng" in out.stdout and "backend" in out.stdout
+    assert "tesseract library" in out.stdout
 
 
 def test_check_fails_on_a_missing_language_and_names_the_package(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 from PIL import Image
 
 from hotocr import __version__, config, pages, sidecars
-from hotocr._exec import poppler, tesseract
+from hotocr._exec import libtesseract, poppler, tesseract
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
+from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.watching import scan
 from hotocr.worker import PageSettings
@@ -133,6 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _require_tools(cfg: config.Config) -> None:
     tesseract.version()
     poppler.version()
+    for watch in cfg.watches:
+        resolve_engine(watch.ocr.engine)
     missing = tesseract.missing_languages(cfg.languages_needed())
     if missing:
         raise MissingDependency(
@@ -414,6 +417,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     except HotocrError as exc:
         problems.append(str(exc))
         line("tesseract", f"MISSING: {exc}")
+    try:
+        line("tesseract library", f"{libtesseract.version()} (ocr.engine auto and library)")
+    except HotocrError as exc:
+        engines = {watch.ocr.engine for watch in cfg.watches}
+        if "library" in engines:
+            problems.append(str(exc))
+        line("tesseract library", f"not loadable, the program is used: {exc}")
     try:
         line("poppler", poppler.version())
     except HotocrError as exc:

@@ -101,6 +101,12 @@ class OcrConfig:
     auto_rotate: bool = _opt(
         True, "Turn pages scanned at 90/180/270 degrees upright (Tesseract OSD)."
     )
+    engine: str = _opt(
+        "auto",
+        "library | command | auto. library: Tesseract's C API, models loaded once per "
+        "worker; command: the tesseract program per page; auto: the library where it loads.",
+        choices=("auto", "library", "command"),
+    )
     max_pages: int = _opt(
         2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
     )

@@ -1,7 +1,9 @@
 """Recognition: one Tesseract call per page gives text, word boxes and word confidences.
 
 The page text is rebuilt from Tesseract's TSV (blocks, paragraphs, lines) rather than asked
-for in a second call, which would double the cost of the page.
+for in a second call, which would double the cost of the page. Tesseract runs as a library
+(pixels handed over in memory, models loaded once per worker) or as the ``tesseract``
+program (pixels written to an uncompressed PGM); both give the same TSV.
 """
 
 from __future__ import annotations
@@ -9,9 +11,30 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from hotocr._exec import tesseract
+import cv2
+
+from hotocr._exec import libtesseract, tesseract
+from hotocr.errors import MissingDependency
+from hotocr.preprocess.backend import HostImage
+
+#: The columns of Tesseract's TSV, as the program's header names them.
+TSV_COLUMNS = (
+    "level",
+    "page_num",
+    "block_num",
+    "par_num",
+    "line_num",
+    "word_num",
+    "left",
+    "top",
+    "width",
+    "height",
+    "conf",
+    "text",
+)
 
 
 @dataclass(frozen=True)
@@ -32,10 +55,64 @@ class Recognition:
 
 
 def recognize(
-    image: Path, *, languages: str, psm: int, dpi: int | None, timeout: float
+    image: HostImage,
+    *,
+    engine: str,
+    languages: str,
+    psm: int,
+    dpi: int | None,
+    timeout: float,
+    scratch: Path,
 ) -> Recognition:
-    data = tesseract.image_to_data(image, languages=languages, psm=psm, dpi=dpi, timeout=timeout)
-    return from_tsv(data)
+    """Read a greyscale page; ``scratch`` is where the program's image file goes."""
+    if resolve_engine(engine) == "library":
+        rows = libtesseract.image_to_tsv(
+            image, languages=languages, psm=psm, dpi=dpi, timeout=timeout
+        )
+    else:
+        write_page_image(scratch, image)
+        rows = tesseract.image_to_data(
+            scratch, languages=languages, psm=psm, dpi=dpi, timeout=timeout
+        )
+    return from_tsv(tsv_columns(rows))
+
+
+def resolve_engine(engine: str) -> str:
+    """``library`` or ``command`` for a configured ``ocr.engine``."""
+    if engine == "command":
+        return "command"
+    if _library_loads():
+        return "library"
+    if engine == "library":
+        raise MissingDependency(
+            f'ocr.engine = "library", but Tesseract\'s library cannot be loaded '
+            f'({libtesseract.INSTALL_HINT}); use "command" or "auto"'
+        )
+    return "command"
+
+
+@cache
+def _library_loads() -> bool:
+    return libtesseract.available()
+
+
+def write_page_image(path: Path, image: HostImage) -> None:
+    """An uncompressed PGM: a PNG encode would cost 170-570 ms per page for nothing."""
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"cannot write the page image to {path}")
+
+
+def tsv_columns(rows: str) -> dict[str, list[str]]:
+    """Tesseract's TSV (with or without its header) as columns, for ``from_tsv``."""
+    data: dict[str, list[str]] = {name: [] for name in TSV_COLUMNS}
+    for row in rows.splitlines():
+        fields = row.split("\t", len(TSV_COLUMNS) - 1)
+        if len(fields) < len(TSV_COLUMNS) - 1 or not fields[0].isdigit():
+            continue  # a header, or a broken row
+        fields += [""] * (len(TSV_COLUMNS) - len(fields))
+        for name, value in zip(TSV_COLUMNS, fields, strict=True):
+            data[name].append(value)
+    return data
 
 
 def from_tsv(data: dict[str, list[str]]) -> Recognition:

@@ -35,6 +35,7 @@ from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
 from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
+from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
 from hotocr.testhooks import crash_point, stall_point
@@ -148,6 +149,7 @@ class Service:
             executor=self._config.daemon.executor,
             workers=workers if self._config.daemon.executor == "local" else None,
             tesseract=tesseract.version(),
+            tesseract_engines=sorted({resolve_engine(f.config.ocr.engine) for f in self._folders}),
             inboxes=[str(f.config.inbox) for f in self._folders],
         )
         self._notifier.ready()

@@ -20,14 +20,14 @@ import cv2
 import numpy as np
 
 from hotocr import pages
-from hotocr._exec import tesseract
+from hotocr._exec import libtesseract, tesseract
 from hotocr.config import WatchConfig
 from hotocr.correct import Correction, correct_text
 from hotocr.errors import PageTimeout
 from hotocr.orientation import looks_upside_down, sure_turn
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
-from hotocr.recognize import Recognition, Word, recognize
+from hotocr.recognize import Recognition, Word, recognize, resolve_engine, write_page_image
 from hotocr.testhooks import kill_worker_point
 
 #: Synthetic pages preprocessed by each worker at start-up.
@@ -52,6 +52,7 @@ class PageSettings:
     timeout: float
     auto_rotate: bool
     low_confidence: float
+    engine: str
     correction: bool
     dictionary: Path | None = None
     rules: Path | None = None
@@ -70,6 +71,7 @@ class PageSettings:
             render_dpi=watch.ocr.dpi,
             timeout=watch.ocr.timeout_seconds,
             auto_rotate=watch.ocr.auto_rotate,
+            engine=watch.ocr.engine,
             low_confidence=watch.ocr.low_confidence,
             correction=watch.correction.enabled,
             dictionary=watch.correction.dictionary,
@@ -139,9 +141,10 @@ def prepare_process() -> None:
     cv2.setNumThreads(1)
 
 
-def warm_up(settings: PageSettings) -> None:
+def warm_up(settings: PageSettings, *, load_models: bool = True) -> None:
     """Pay the start-up costs once, not on the first page: the preprocessing backend (on a
-    GPU: context and kernels) and the correction word lists."""
+    GPU: context and kernels), Tesseract's models (library engine, in this thread) and the
+    correction word lists."""
     backend = backend_for(settings).backend
     # Touch the preprocessing code paths and memory on page-sized images with some ink:
     # a first real page otherwise costs twice the time (allocator and caches still cold).
@@ -149,6 +152,8 @@ def warm_up(settings: PageSettings) -> None:
     for _ in range(WARM_PAGES):
         page = np.where(rng.random((3300, 2550)) < 0.05, 0, 255).astype(np.uint8)
         preprocess(backend, page, dpi=300, steps=settings.steps)
+    if load_models and resolve_engine(settings.engine) == "library":
+        libtesseract.warm(settings.tesseract_languages)
     warm_correction(settings)
 
 
@@ -305,7 +310,6 @@ def _orient_and_recognize(
     kept only if it reads better.
     """
     prep = preprocess(backend, gray, dpi=dpi, steps=settings.steps)
-    _write_page(work, prep.image)
     sideways = prep.skew_confidence is not None and prep.skew_confidence < SIDEWAYS_CONFIDENCE
     suspect = settings.auto_rotate and (
         sideways or looks_upside_down(prep.image, settings.languages)
@@ -324,13 +328,12 @@ def _orient_and_recognize(
         )
         if turned is not None:
             return turned
-    rec = _read(work, prep, settings)
+    rec = _read(prep, settings, work)
     if not settings.auto_rotate or rec.confidence >= settings.low_confidence or suspect:
         return 0, prep, rec
     # Upside down (180 degrees) has horizontal lines too: only a poor reading tells.
-    _write_page(work, prep.image)
     turned = _turn_if_osd_says(
-        gray, dpi, settings=settings, backend=backend, work=work, better_than=rec.confidence
+        gray, dpi, prep, settings=settings, backend=backend, work=work, better_than=rec.confidence
     )
     return turned if turned is not None else (0, prep, rec)
 
@@ -349,21 +352,18 @@ def _turn_before_reading(
     an unclear balance, lets OSD decide (keeping whichever reading is better)."""
     guess = sure_turn(prep.image, sideways=sideways, languages=settings.languages)
     if guess is None:
-        return _turn_if_osd_says(gray, dpi, settings=settings, backend=backend, work=work)
+        return _turn_if_osd_says(gray, dpi, prep, settings=settings, backend=backend, work=work)
     turned = np.ascontiguousarray(np.rot90(gray, k=-guess // 90))
     guessed_prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
     if rec.confidence >= settings.low_confidence:
         return guess, guessed_prep, rec
-    _write_page(work, prep.image)
     by_osd = _turn_if_osd_says(
-        gray, dpi, settings=settings, backend=backend, work=work, better_than=rec.confidence
+        gray, dpi, prep, settings=settings, backend=backend, work=work, better_than=rec.confidence
     )
     if by_osd is not None:
         return by_osd
-    # OSD sees no turn: the balance was wrong, or the page is hard to read either way. (A turn
-    # OSD tried and found worse left its own page in ``work``: write the scanned one again.)
-    _write_page(work, prep.image)
-    as_scanned = _read(work, prep, settings)
+    # OSD sees no turn: the balance was wrong, or the page is hard to read either way.
+    as_scanned = _read(prep, settings, work)
     if as_scanned.confidence > rec.confidence:
         return 0, prep, as_scanned
     return guess, guessed_prep, rec
@@ -372,13 +372,16 @@ def _turn_before_reading(
 def _turn_if_osd_says(
     gray: HostImage,
     dpi: int | None,
+    scanned: Preprocessed,
     *,
     settings: PageSettings,
     backend: Backend,
     work: Path,
     better_than: float = -1.0,
 ) -> tuple[int, Preprocessed, Recognition] | None:
-    """Turn the page as OSD says and read it; None if OSD sees no turn or it reads worse."""
+    """Turn the page as OSD (on the ``scanned`` page) says and read it; None if OSD sees
+    no turn or the turned page reads worse."""
+    write_page_image(work, scanned.image)
     orientation = tesseract.detect_orientation(work, timeout=OSD_TIMEOUT)
     if orientation is None or orientation.rotate == 0:
         return None
@@ -391,21 +394,16 @@ def _prepare_and_read(
     gray: HostImage, dpi: int | None, settings: PageSettings, backend: Backend, work: Path
 ) -> tuple[Preprocessed, Recognition]:
     prep = preprocess(backend, gray, dpi=dpi, steps=settings.steps)
-    _write_page(work, prep.image)
-    return prep, _read(work, prep, settings)
+    return prep, _read(prep, settings, work)
 
 
-def _write_page(work: Path, image: HostImage) -> None:
-    # Uncompressed PGM: a PNG encode would cost 170-570 ms per page for nothing.
-    if not cv2.imwrite(str(work), image):
-        raise OSError(f"cannot write the page image to {work}")
-
-
-def _read(work: Path, prep: Preprocessed, settings: PageSettings) -> Recognition:
+def _read(prep: Preprocessed, settings: PageSettings, work: Path) -> Recognition:
     return recognize(
-        work,
+        prep.image,
+        engine=settings.engine,
         languages=settings.tesseract_languages,
         psm=settings.psm,
         dpi=prep.dpi,
         timeout=settings.timeout,
+        scratch=work,
     )

@@ -81,21 +81,22 @@ def detect_orientation(image: Path, *, timeout: float) -> Orientation | None:
     return Orientation(rotate=int(rotate.group(1)) % 360, confidence=float(conf.group(1)))
 
 
-def image_to_data(
-    image: Path, *, languages: str, psm: int, dpi: int | None, timeout: float
-) -> dict[str, list[str]]:
-    """Tesseract's TSV as columns. Raises ``PageTimeout`` when the page takes too long.
+def image_to_data(image: Path, *, languages: str, psm: int, dpi: int | None, timeout: float) -> str:
+    """Tesseract's TSV for an image file (header first). Raises ``PageTimeout`` when the page
+    takes too long.
 
+    The TSV as text rather than pytesseract's columns, whose confidences are cut to whole
+    numbers: read by the same parser, both engines give the same result.
     The caller's process must have ``OMP_THREAD_LIMIT=1`` set (see ``single_thread_env``):
     pytesseract starts Tesseract with the caller's environment.
     """
     config = f"--psm {psm}" + (f" --dpi {dpi}" if dpi else "")
     try:
-        data: dict[str, list[str]] = pytesseract.image_to_data(
+        data: str = pytesseract.image_to_data(
             str(image),
             lang=languages,
             config=config,
-            output_type=pytesseract.Output.DICT,
+            output_type=pytesseract.Output.STRING,
             timeout=timeout,
         )
     except pytesseract.TesseractNotFoundError as exc:

@@ -80,7 +80,9 @@ class HotocrWorkerPlugin(WorkerPlugin):
                 f"tesseract languages missing on this worker: {', '.join(missing)}"
             )
         for settings in self.warm:
-            warm_up(settings)
+            # Tesseract's models load per thread, and pages run in the worker's task
+            # threads, not this one: each loads them on its first page.
+            warm_up(settings, load_models=False)
 
 
 def probe_worker() -> dict[str, Any]:
