@@ -43,6 +43,19 @@ class Backend(Protocol):
 
     def median3(self, image: Array) -> Array: ...
 
+    def histogram(self, image: Array) -> Array:
+        """Counts (int64) of the 256 grey levels of a uint8 image."""
+        ...
+
+    def lookup(self, image: Array, table: Array) -> Array:
+        """``table[image]`` for a 256-entry uint8 table."""
+        ...
+
+    def divide(self, image: Array, divisor: Array, scale: float) -> Array:
+        """``image * scale / divisor`` (``divisor``: float32, a smaller array is enlarged
+        bilinearly to the image's size), rounded to the nearest level and saturated: uint8."""
+        ...
+
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:
         """Rotate counter-clockwise by ``degrees``, growing the canvas so nothing is cut."""
         ...

@@ -14,6 +14,9 @@ import numpy as np
 
 from hotocr.preprocess.backend import Array, HostImage
 
+#: Pixels counted per ``calcHist`` call (well below float32's exact 2**24).
+HISTOGRAM_SLICE_PIXELS = 2**23
+
 
 class CpuBackend:
     name = "cpu"
@@ -49,6 +52,29 @@ class CpuBackend:
 
     def median3(self, image: Array) -> Array:
         return cv2.medianBlur(image, 3)
+
+    # NumPy's bincount and fancy indexing turn a uint8 page into an int64 copy first (67 MB
+    # for a letter page at 300 DPI, per call): OpenCV's histogram and lookup do not.
+
+    def histogram(self, image: Array) -> Array:
+        # calcHist counts in float32, exact up to 2**24 per bin: count a slice of rows at a time.
+        rows = max(1, HISTOGRAM_SLICE_PIXELS // max(1, image.shape[1]))
+        counts = np.zeros(256, np.int64)
+        for top in range(0, image.shape[0], rows):
+            part = np.ascontiguousarray(image[top : top + rows])
+            counts += cv2.calcHist([part], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+        return counts
+
+    def lookup(self, image: Array, table: Array) -> Array:
+        return cv2.LUT(np.ascontiguousarray(image), np.ascontiguousarray(table, dtype=np.uint8))
+
+    def divide(self, image: Array, divisor: Array, scale: float) -> Array:
+        # One page-sized float32 array, where NumPy's expression needs four.
+        h, w = image.shape
+        divisor = divisor.astype(np.float32, copy=False)
+        if divisor.shape != image.shape:
+            divisor = cv2.resize(divisor, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.divide(image, divisor, scale=scale, dtype=cv2.CV_8U)
 
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:
         h, w = image.shape

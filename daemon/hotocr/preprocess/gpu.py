@@ -78,6 +78,21 @@ class GpuBackend:
     def median3(self, image: Array) -> Array:
         return self._nd.median_filter(image, size=3, mode="nearest")
 
+    def histogram(self, image: Array) -> Array:
+        return self.xp.bincount(image.ravel(), minlength=256).astype(self.xp.int64)
+
+    def lookup(self, image: Array, table: Array) -> Array:
+        return self.xp.asarray(table, dtype=self.xp.uint8)[image]
+
+    def divide(self, image: Array, divisor: Array, scale: float) -> Array:
+        xp = self.xp
+        h, w = image.shape
+        divisor = divisor.astype(xp.float32)
+        if divisor.shape != image.shape:
+            divisor = self.resize(divisor, h, w, smooth=False)
+        quotient = image.astype(xp.float32) * xp.float32(scale) / divisor
+        return xp.clip(xp.rint(quotient), 0, 255).astype(xp.uint8)
+
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:
         h, w = image.shape
         rad = math.radians(degrees)

@@ -94,23 +94,20 @@ def remove_background(backend: Backend, image: Array, state: PageState) -> Array
     size = _odd(3.5 / 25.4 * work_dpi)
     paper = backend.grey_closing(small, size)
     paper = backend.blur(paper, size)
-    # Enlarging a float32 array keeps the smooth background free of 8-bit banding.
-    full = backend.resize(paper, h, w, smooth=False)
-    ratio = image.astype(xp.float32) * xp.float32(255.0) / xp.maximum(full, xp.float32(24.0))
-    return xp.clip(ratio, 0, 255).astype(xp.uint8)
+    # Enlarged as float32, the smooth background stays free of 8-bit banding.
+    return backend.divide(image, xp.maximum(paper, xp.float32(24.0)), 255.0)
 
 
 def contrast(backend: Backend, image: Array, state: PageState) -> Array:
     """Stretch faint print: the darkest 0.5% become black, the lightest 10% white."""
     xp = backend.xp
-    hist = xp.bincount(image.ravel(), minlength=256)
-    cdf = xp.cumsum(hist) / float(image.size)
+    cdf = xp.cumsum(backend.histogram(image)) / float(image.size)
     lo = int(xp.searchsorted(cdf, 0.005))
     hi = int(xp.searchsorted(cdf, 0.90))
     if hi - lo < 16 or (lo <= 8 and hi >= 247):
         return image  # blank page, or the full range is already used
     lut = xp.clip((xp.arange(256, dtype=xp.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
-    return lut.astype(xp.uint8)[image]
+    return backend.lookup(image, lut.astype(xp.uint8))
 
 
 def despeckle(backend: Backend, image: Array, state: PageState) -> Array:
@@ -121,7 +118,7 @@ def despeckle(backend: Backend, image: Array, state: PageState) -> Array:
 def binarize(backend: Backend, image: Array, state: PageState) -> Array:
     """Otsu's global threshold, computed from the 256-bin histogram."""
     xp = backend.xp
-    hist = xp.bincount(image.ravel(), minlength=256).astype(xp.float64)
+    hist = backend.histogram(image).astype(xp.float64)
     levels = xp.arange(256, dtype=xp.float64)
     weight_bg = xp.cumsum(hist)
     weight_fg = weight_bg[-1] - weight_bg
@@ -130,7 +127,7 @@ def binarize(backend: Backend, image: Array, state: PageState) -> Array:
     mean_fg = (sum_bg[-1] - sum_bg) / xp.maximum(weight_fg, 1)
     between = weight_bg * weight_fg * (mean_bg - mean_fg) ** 2
     threshold = int(xp.argmax(between))
-    return xp.where(image > threshold, 255, 0).astype(xp.uint8)
+    return backend.lookup(image, xp.where(levels > threshold, 255, 0).astype(xp.uint8))
 
 
 #: Sauvola's parameters: the window (about 1/10 inch: a few character heights), the weight
@@ -151,7 +148,7 @@ def binarize_sauvola(backend: Backend, image: Array, state: PageState) -> Array:
     mean_sq = backend.blur(values * values, window)
     std = xp.sqrt(xp.maximum(mean_sq - mean * mean, 0))
     threshold = mean * (1 + SAUVOLA_K * (std / SAUVOLA_R - 1))
-    return xp.where(values > threshold, 255, 0).astype(xp.uint8)
+    return xp.where(values > threshold, xp.uint8(255), xp.uint8(0))
 
 
 def deskew(backend: Backend, image: Array, state: PageState) -> Array:
@@ -221,7 +218,7 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
 def _paper_level(backend: Backend, image: Array) -> int:
     """The page's paper grey (90th percentile), used to fill corners uncovered by rotation."""
     xp = backend.xp
-    cdf = xp.cumsum(xp.bincount(image.ravel(), minlength=256)) / float(image.size)
+    cdf = xp.cumsum(backend.histogram(image)) / float(image.size)
     return int(xp.searchsorted(cdf, 0.90))
 
 
