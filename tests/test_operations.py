@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hotocr import results_index
+from hotocr import results_index, review
 from hotocr.journal import Journal
 
 from .conftest import ENGLISH_LINES, Daemon, degrade, render_page, write_config
@@ -292,3 +292,27 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
     )
     assert "3 rows" in out.stdout
     assert len(index.read_text().splitlines()) == 4
+
+
+def test_a_corrected_word_tesseract_was_unsure_of_is_marked_with_its_correction() -> None:
+    page = {
+        "raw_text": "Th1s is fine w1th typOs.",
+        "words": [
+            {"text": "Th1s", "confidence": 95.0},
+            {"text": "is", "confidence": 96.0},
+            {"text": "fine", "confidence": 60.0},
+            {"text": "w1th", "confidence": 75.2},
+            {"text": "typOs.", "confidence": 42.6},
+        ],
+        "corrections": [
+            {"offset": 0, "raw": "Th1s", "fixed": "This"},
+            {"offset": 13, "raw": "w1th", "fixed": "with"},
+            {"offset": 18, "raw": "typOs", "fixed": "typos"},
+        ],
+    }
+    dom = Dom()
+    dom.feed(review._marked_text(page, threshold=90.0))
+    marked = [text for _, text in dom.find("mark", "low")]
+    assert marked == ["fine", "w1thwith", "typOstypos."]  # the mark holds the correction
+    fixes = [text for _, text in dom.find("span", "fix")]
+    assert fixes == ["Th1sThis", "w1thwith", "typOstypos"]  # a sure word: corrected, not marked

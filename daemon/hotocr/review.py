@@ -167,11 +167,19 @@ def _marked_text(page: dict[str, Any], threshold: float) -> str:
     while i < len(raw):
         if i in fixes:
             c = fixes[i]
-            out.append(
+            fix_end = i + max(1, len(c["raw"]))
+            fix = (
                 f'<span class="fix"><del>{html.escape(c["raw"])}</del>'
                 f"<ins>{html.escape(c['fixed'])}</ins></span>"
             )
-            i += max(1, len(c["raw"]))
+            if i in low_at:
+                # A corrected word Tesseract was unsure of: the first thing to check.
+                end, tag = low_at[i]
+                out.append(f"{tag}{fix}{html.escape(raw[fix_end:end])}</mark>")
+                i = max(end, fix_end)
+            else:
+                out.append(fix)
+                i = fix_end
         elif i in low_at:
             end, tag = low_at[i]
             out.append(f"{tag}{html.escape(raw[i:end])}</mark>")
