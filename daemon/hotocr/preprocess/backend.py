@@ -53,7 +53,7 @@ class Backend(Protocol):
 
     def divide(self, image: Array, divisor: Array, scale: float) -> Array:
         """``image * scale / divisor`` (``divisor``: float32, a smaller array is enlarged
-        bilinearly to the image's size), rounded to the nearest level and saturated: uint8."""
+        bilinearly to the image's size), truncated and saturated: uint8."""
         ...
 
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:

@@ -69,12 +69,13 @@ class CpuBackend:
         return cv2.LUT(np.ascontiguousarray(image), np.ascontiguousarray(table, dtype=np.uint8))
 
     def divide(self, image: Array, divisor: Array, scale: float) -> Array:
-        # One page-sized float32 array, where NumPy's expression needs four.
+        # One page-sized float32 array, worked in place, where NumPy's expression needs four.
+        # (OpenCV's own uint8 output would round; the steps truncate on either backend.)
         h, w = image.shape
-        divisor = divisor.astype(np.float32, copy=False)
-        if divisor.shape != image.shape:
-            divisor = cv2.resize(divisor, (w, h), interpolation=cv2.INTER_LINEAR)
-        return cv2.divide(image, divisor, scale=scale, dtype=cv2.CV_8U)
+        quotient = cv2.resize(divisor.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        cv2.divide(image, quotient, dst=quotient, scale=scale, dtype=cv2.CV_32F)
+        np.minimum(quotient, 255.0, out=quotient)
+        return quotient.astype(np.uint8)
 
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:
         h, w = image.shape

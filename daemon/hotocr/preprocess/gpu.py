@@ -91,7 +91,7 @@ class GpuBackend:
         if divisor.shape != image.shape:
             divisor = self.resize(divisor, h, w, smooth=False)
         quotient = image.astype(xp.float32) * xp.float32(scale) / divisor
-        return xp.clip(xp.rint(quotient), 0, 255).astype(xp.uint8)
+        return xp.clip(quotient, 0, 255).astype(xp.uint8)
 
     def rotate(self, image: Array, degrees: float, fill: int) -> Array:
         h, w = image.shape
