@@ -52,7 +52,12 @@ def main() -> None:
         items=[
             ("ocrmypdf -j", ppm["ocrmypdf"], "#999999"),
             ("hotocr", ppm["hotocr"], "#2b7bb9"),
-            ("Tesseract limit", ppm["limit"], "#cccccc"),
+            *(
+                [("tess. x cores", ppm["tesseract_all_cores"], "#bbbbbb")]
+                if "tesseract_all_cores" in ppm
+                else []
+            ),
+            ("limit", ppm["limit"], "#dddddd"),
         ],
         unit="",
         font=font,
