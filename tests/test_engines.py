@@ -134,11 +134,11 @@ def test_a_hung_call_ends_the_worker_with_a_message() -> None:
 def no_library(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(libtesseract, "LIBRARY", "libtesseract-not-here.so.0")
     libtesseract.library.cache_clear()
-    recognize._library_loads.cache_clear()
+    libtesseract.available.cache_clear()
     yield
     monkeypatch.undo()
     libtesseract.library.cache_clear()
-    recognize._library_loads.cache_clear()
+    libtesseract.available.cache_clear()
 
 
 @pytest.mark.usefixtures("no_library")

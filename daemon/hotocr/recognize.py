@@ -11,7 +11,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
@@ -81,7 +80,7 @@ def resolve_engine(engine: str) -> str:
     """``library`` or ``command`` for a configured ``ocr.engine``."""
     if engine == "command":
         return "command"
-    if _library_loads():
+    if libtesseract.available():
         return "library"
     if engine == "library":
         raise MissingDependency(
@@ -89,11 +88,6 @@ def resolve_engine(engine: str) -> str:
             f'({libtesseract.INSTALL_HINT}); use "command" or "auto"'
         )
     return "command"
-
-
-@cache
-def _library_loads() -> bool:
-    return libtesseract.available()
 
 
 def write_page_image(path: Path, image: HostImage) -> None:

@@ -75,7 +75,9 @@ def library() -> ctypes.CDLL:
     return lib
 
 
+@cache
 def available() -> bool:
+    """Whether the library loads (asked per page: the answer is kept, a failure included)."""
     try:
         library()
     except MissingDependency:
