@@ -176,7 +176,13 @@ class PageImage:
 def load_page(path: Path, kind: Kind, number: int, *, dpi: int, timeout: float) -> PageImage:
     """Page ``number`` (1-based) as an 8-bit greyscale or RGB image."""
     if kind is Kind.PDF:
-        return PageImage(poppler.render_page(path, number, dpi=dpi, timeout=timeout), dpi)
+        # Imported here: only workers read PDF pages, and pikepdf costs 15 MB per process.
+        from hotocr.pdf_scans import scanned_page  # noqa: PLC0415
+
+        image = scanned_page(path, number, dpi=dpi, timeout=timeout)
+        if image is None:
+            image = poppler.render_page(path, number, dpi=dpi, timeout=timeout)
+        return PageImage(image, dpi)
     try:
         with _open_image(path) as image, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

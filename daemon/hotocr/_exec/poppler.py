@@ -1,5 +1,6 @@
 """Poppler: ``pdfinfo`` for page count and sizes, ``pdftoppm`` for rendering one page,
-``pdfseparate`` for cutting one page out (to send it to another machine).
+``pdfimages`` for taking a scanned page's image out as stored, ``pdfseparate`` for cutting
+one page out (to send it to another machine).
 
 Called directly rather than through pdf2image, whose ``convert_from_path`` runs ``pdfinfo``
 without a timeout on every call. Paths are made absolute so a file named ``-v`` is a file.
@@ -116,3 +117,24 @@ def separate_page(path: Path, page: int, *, timeout: float) -> bytes:
         if out.returncode != 0 or not produced.exists():
             raise CorruptInput(f"pdfseparate cannot cut out page {page}: {out.stderr_text[:300]}")
         return produced.read_bytes()
+
+
+def page_images(path: Path, page: int, *, timeout: float) -> list[Image.Image]:
+    """The images drawn on page ``page`` (1-based), decoded but as stored: not scaled, turned
+    or clipped as the page draws them (PBM for 1-bit, PGM for grey, PPM for colour)."""
+    with tempfile.TemporaryDirectory(prefix="hotocr-images-") as tmp:
+        root = Path(tmp) / "image"
+        out = run(
+            ["pdfimages", "-f", str(page), "-l", str(page), str(path.absolute()), str(root)],
+            timeout=timeout,
+            check=False,
+            install_hint=INSTALL_HINT,
+        )
+        if out.returncode != 0:
+            raise CorruptInput(f"pdfimages cannot read page {page}: {out.stderr_text[:300]}")
+        images: list[Image.Image] = []
+        for file in sorted(Path(tmp).iterdir()):
+            image = Image.open(file)
+            image.load()  # reads the pixels and closes the file before the folder goes
+            images.append(image)
+        return images
