@@ -23,7 +23,8 @@ DOWNSCALE_TO_DPI = 300
 
 #: Deskew searches this range of angles (degrees) ...
 DESKEW_RANGE = 15.0
-#: ... on a copy whose long side is at most this many pixels ...
+#: ... on a copy shrunk by a whole factor to about this many pixels on its long side (a
+#: whole factor: OpenCV's area resize is 20-70x faster than at a fractional one) ...
 DESKEW_WORK_SIDE = 1600
 #: ... using at most this many ink pixels (fewer for the coarse search over 61 angles) ...
 DESKEW_MAX_POINTS = 120_000
@@ -173,10 +174,11 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
     """
     xp = backend.xp
     h, w = image.shape
-    scale = min(1.0, DESKEW_WORK_SIDE / max(h, w))
+    factor = max(1, round(max(h, w) / DESKEW_WORK_SIDE))
     small = image
-    if scale < 1.0:
-        small = backend.resize(image, round(h * scale), round(w * scale), smooth=True)
+    if factor > 1:
+        sh, sw = h // factor, w // factor
+        small = backend.resize(image[: sh * factor, : sw * factor], sh, sw, smooth=True)
     sh, sw = small.shape
     # Ink is what is clearly darker than the local paper, so shadows do not count as ink.
     paper = backend.grey_dilate(small, _odd(max(sh, sw) / 40))
