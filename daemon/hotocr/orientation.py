@@ -2,7 +2,9 @@
 
 Latin script puts more ink above a line's x-height band (ascenders, capitals) than below it
 (descenders); turned by 180 degrees the balance flips. On the eval pages the ratio of ink
-above to ink below was 2.3 to 1754 upright and 0.00 to 0.18 upside down. Where the balance
+above to ink below was 2.3 to 1754 upright and 0.00 to 0.18 upside down (on the 14 pages of
+the throughput corpus, 4.8 to 1754 and 0.00 to 0.23 since the page is shrunk by a whole
+factor). Where the balance
 is that clear (``sure_turn``), the page is turned without asking Tesseract's OSD (a third of
 a page's recognition time); where it is not, OSD decides. Scripts without ascenders (Chinese,
 Japanese, Korean) give no signal: it is not used for them.
@@ -30,11 +32,16 @@ NO_ASCENDERS = frozenset(
 def ascender_ratio(image: HostImage) -> float | None:
     """Ink above the lines' core bands over ink below them; None without text lines."""
     h, w = image.shape
-    scale = min(1.0, 1600 / max(h, w))
+    # Shrunk by a whole factor to about 1600 pixels: OpenCV's area resize is 20-70x faster
+    # than at a fractional one.
+    factor = max(1, round(max(h, w) / 1600))
     small = image
-    if scale < 1.0:
-        size = (round(w * scale), round(h * scale))
-        small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    if factor > 1:
+        sh, sw = h // factor, w // factor
+        shrunk = cv2.resize(
+            image[: sh * factor, : sw * factor], (sw, sh), interpolation=cv2.INTER_AREA
+        )
+        small = np.asarray(shrunk, dtype=np.uint8)
     profile = (small < 128).sum(axis=1).astype(np.float64)
     if profile.max() <= 0:
         return None
