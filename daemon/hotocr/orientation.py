@@ -32,8 +32,7 @@ NO_ASCENDERS = frozenset(
 def ascender_ratio(image: HostImage) -> float | None:
     """Ink above the lines' core bands over ink below them; None without text lines."""
     h, w = image.shape
-    # Shrunk by a whole factor to about 1600 pixels: OpenCV's area resize is 20-70x faster
-    # than at a fractional one.
+    # Shrunk by a whole factor to about 1600 pixels (as preprocess.steps._shrink does).
     factor = max(1, round(max(h, w) / 1600))
     small = image
     if factor > 1:

@@ -23,8 +23,7 @@ DOWNSCALE_TO_DPI = 300
 
 #: Deskew searches this range of angles (degrees) ...
 DESKEW_RANGE = 15.0
-#: ... on a copy shrunk by a whole factor to about this many pixels on its long side (a
-#: whole factor: OpenCV's area resize is 20-70x faster than at a fractional one) ...
+#: ... on a copy shrunk by a whole factor to about this many pixels on its long side ...
 DESKEW_WORK_SIDE = 1600
 #: ... using at most this many ink pixels (fewer for the coarse search over 61 angles) ...
 DESKEW_MAX_POINTS = 120_000
@@ -73,10 +72,12 @@ def downscale(backend: Backend, image: Array, state: PageState) -> Array:
     later step has a quarter of the pixels to touch."""
     if state.dpi is None or state.dpi <= DOWNSCALE_ABOVE_DPI:
         return image
-    factor = DOWNSCALE_TO_DPI / state.dpi
+    factor = state.dpi / DOWNSCALE_TO_DPI
     h, w = image.shape
     state.dpi = DOWNSCALE_TO_DPI
-    return backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+    if factor.is_integer():
+        return _shrink(backend, image, int(factor))
+    return backend.resize(image, round(h / factor), round(w / factor), smooth=True)
 
 
 def remove_background(backend: Backend, image: Array, state: PageState) -> Array:
@@ -87,10 +88,8 @@ def remove_background(backend: Backend, image: Array, state: PageState) -> Array
     keeps its contrast relative to the paper around it.
     """
     xp = backend.xp
-    h, w = image.shape
-    factor = max(1.0, state.effective_dpi / 50.0)
-    sh, sw = max(8, round(h / factor)), max(8, round(w / factor))
-    small = backend.resize(image, sh, sw, smooth=True)
+    factor = max(1, round(state.effective_dpi / 50.0))
+    small = _shrink(backend, image, factor)
     work_dpi = state.effective_dpi / factor
     size = _odd(3.5 / 25.4 * work_dpi)
     paper = backend.grey_closing(small, size)
@@ -173,12 +172,7 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
     profile (largest sum of squares) wins; its margin over the median angle is the confidence.
     """
     xp = backend.xp
-    h, w = image.shape
-    factor = max(1, round(max(h, w) / DESKEW_WORK_SIDE))
-    small = image
-    if factor > 1:
-        sh, sw = h // factor, w // factor
-        small = backend.resize(image[: sh * factor, : sw * factor], sh, sw, smooth=True)
+    small = _shrink(backend, image, max(1, round(max(image.shape) / DESKEW_WORK_SIDE)))
     sh, sw = small.shape
     # Ink is what is clearly darker than the local paper, so shadows do not count as ink.
     paper = backend.grey_dilate(small, _odd(max(sh, sw) / 40))
@@ -215,6 +209,19 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
         fine = xp.arange(best - half_width, best + half_width + step / 2, step)
         best = float(fine[int(xp.argmax(scores(fine)))])
     return round(best, 2), round(confidence, 3)
+
+
+def _shrink(backend: Backend, image: Array, factor: int) -> Array:
+    """``image`` made ``factor`` times smaller by area averaging, its last few rows and columns
+    left out to make the size a whole multiple: OpenCV's area resize is 20-70x faster at a
+    whole factor (1.5 against 30 ms for a letter page halved) than at a fractional one."""
+    if factor <= 1:
+        return image
+    h, w = image.shape
+    sh, sw = max(8, h // factor), max(8, w // factor)
+    if sh * factor > h or sw * factor > w:  # smaller than 8 pixels: no whole factor
+        return backend.resize(image, sh, sw, smooth=True)
+    return backend.resize(image[: sh * factor, : sw * factor], sh, sw, smooth=True)
 
 
 def _paper_level(backend: Backend, image: Array) -> int:
