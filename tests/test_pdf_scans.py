@@ -194,6 +194,15 @@ def test_a_soft_masked_image_is_drawn(tmp_path: Path) -> None:
     assert placement(path, 1) is None
 
 
+def test_a_page_with_megabytes_of_content_is_not_parsed(tmp_path: Path) -> None:
+    """Harmless operators, but far more of them than a scan has: drawn, not parsed."""
+    content, size = covering(False, False, False)
+    pdf = write_pdf(tmp_path / "long.pdf", b"q Q " * 300_000 + content, {"Im0": blocks(*size)})
+    assert placement(pdf, 1) is None
+    shorter = write_pdf(tmp_path / "short.pdf", b"q Q " * 1000 + content, {"Im0": blocks(*size)})
+    assert placement(shorter, 1) is not None
+
+
 def test_an_image_that_does_not_cover_the_page_is_drawn(tmp_path: Path) -> None:
     w, h = PAGE
     content = f"q {w / 2:g} 0 0 {h / 2:g} 36 36 cm /Im0 Do Q".encode()

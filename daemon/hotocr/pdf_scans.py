@@ -27,6 +27,11 @@ from hotocr._exec import poppler
 DPI_TOLERANCE = 0.01
 #: Largest gap or overhang, in rendered pixels, between the image's edges and the page's.
 EDGE_TOLERANCE_PX = 1.5
+#: Content streams larger than this (as stored, then decoded) are not one image: a scan's is
+#: about 100 bytes, with an invisible OCR text layer tens of kB. Parsing a vector-heavy page
+#: into Python objects would cost more time and memory than drawing it.
+MAX_CONTENT_STORED = 64 * 1024
+MAX_CONTENT_DECODED = 1024 * 1024
 
 Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -97,6 +102,8 @@ def placement(path: Path, number: int) -> Placement | None:
     try:
         with pikepdf.open(path) as pdf:
             page = pdf.pages[number - 1]
+            if not _small_content(page.obj):
+                return None
             drawn = _only_image(page.obj, pikepdf.parse_content_stream(page))
             if drawn is None:
                 return None
@@ -106,6 +113,16 @@ def placement(path: Path, number: int) -> Placement | None:
             return _place_on_page(ctm, int(xobject.Width), int(xobject.Height), page.obj)
     except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, IndexError):
         return None  # pdftoppm draws it, or says clearly what is wrong with it
+
+
+def _small_content(page: Any) -> bool:
+    contents = page.get("/Contents")
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    if not all(isinstance(stream, pikepdf.Stream) for stream in streams):
+        return False
+    if sum(int(stream.get("/Length", 0)) for stream in streams) > MAX_CONTENT_STORED:
+        return False
+    return sum(len(stream.read_bytes()) for stream in streams) <= MAX_CONTENT_DECODED
 
 
 def _only_image(page: Any, operations: Iterable[Any]) -> tuple[Matrix, Any] | None:
