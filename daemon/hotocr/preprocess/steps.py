@@ -88,8 +88,10 @@ def remove_background(backend: Backend, image: Array, state: PageState) -> Array
     keeps its contrast relative to the paper around it.
     """
     xp = backend.xp
-    factor = max(1, round(state.effective_dpi / 50.0))
-    small = _shrink(backend, image, factor)
+    h, w = image.shape
+    factor = max(1.0, state.effective_dpi / 50.0)
+    sh, sw = max(8, round(h / factor)), max(8, round(w / factor))
+    small = backend.resize(image, sh, sw, smooth=True)
     work_dpi = state.effective_dpi / factor
     size = _odd(3.5 / 25.4 * work_dpi)
     paper = backend.grey_closing(small, size)
