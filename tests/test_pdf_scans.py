@@ -36,17 +36,19 @@ def blocks(width: int, height: int, *, seed: int = 3) -> Image.Image:
     return Image.fromarray(pixels, mode="L")
 
 
-def image_stream(pdf: pikepdf.Pdf, image: Image.Image, **extra: object) -> pikepdf.Stream:
-    if image.mode == "RGB":
+def image_stream(
+    pdf: pikepdf.Pdf, image: Image.Image, *, jpeg: bool = False, **extra: object
+) -> pikepdf.Stream:
+    if jpeg:
         data = io.BytesIO()
         image.save(data, format="JPEG", quality=90)
         fields: dict[str, object] = {"/Filter": pikepdf.Name.DCTDecode}
         raw = data.getvalue()
-        space, bits = pikepdf.Name.DeviceRGB, 8
     else:
         raw = zlib.compress(image.tobytes())
         fields = {"/Filter": pikepdf.Name.FlateDecode}
-        space, bits = pikepdf.Name.DeviceGray, 1 if image.mode == "1" else 8
+    space = pikepdf.Name.DeviceRGB if image.mode == "RGB" else pikepdf.Name.DeviceGray
+    bits = 1 if image.mode == "1" else 8
     stream = pikepdf.Stream(pdf, raw)
     stream.update(
         {
@@ -70,12 +72,13 @@ def write_pdf(
     *,
     page: tuple[float, float] = PAGE,
     rotate: int = 0,
+    jpeg: bool = False,
     image_fields: dict[str, object] | None = None,
     page_fields: dict[str, object] | None = None,
 ) -> Path:
     pdf = pikepdf.new()
     xobjects = {
-        f"/{name}": image_stream(pdf, image, **(image_fields or {}))
+        f"/{name}": image_stream(pdf, image, jpeg=jpeg, **(image_fields or {}))
         for name, image in (images or {}).items()
     }
     resources = pikepdf.Dictionary(
@@ -133,13 +136,17 @@ def test_every_turn_and_flip_gives_the_page_poppler_draws(
     assert_same_picture(shortcut, poppler.render_page(pdf, 1, dpi=DPI, timeout=60))
 
 
-@pytest.mark.parametrize("mode", ["1", "RGB"])
-def test_bilevel_and_jpeg_colour_images(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "jpeg"), [("1", False), ("RGB", False), ("RGB", True), ("L", True)]
+)
+def test_bilevel_colour_and_jpeg_images_come_out_grey(
+    tmp_path: Path, mode: str, jpeg: bool
+) -> None:
     content, size = covering(False, False, False)
     picture = blocks(*size).convert(mode)
-    pdf = write_pdf(tmp_path / "scan.pdf", content, {"Im0": picture})
+    pdf = write_pdf(tmp_path / "scan.pdf", content, {"Im0": picture}, jpeg=jpeg)
     loaded = pages.load_page(pdf, pages.Kind.PDF, 1, dpi=DPI, timeout=60)
-    assert loaded.image.mode == ("L" if mode == "1" else "RGB")
+    assert loaded.image.mode == "L"
     assert loaded.dpi == DPI
     assert_same_picture(loaded.image, poppler.render_page(pdf, 1, dpi=DPI, timeout=60))
 

@@ -67,20 +67,15 @@ class Placement:
 
 
 def scanned_page(path: Path, number: int, *, dpi: int, timeout: float) -> Image.Image | None:
-    """Page ``number`` (1-based) as pdftoppm would draw it at ``dpi``, taken out of the PDF
-    when the page is one plain scanned image at that resolution; None otherwise."""
+    """Page ``number`` (1-based) as ``pdftoppm -gray`` would draw it at ``dpi``, taken out of
+    the PDF when the page is one plain scanned image at that resolution; None otherwise."""
     found = placement(path, number)
     if found is None or not all(abs(d - dpi) <= dpi * DPI_TOLERANCE for d in found.dpi):
         return None
     images = poppler.page_images(path, number, timeout=timeout)
     if len(images) != 1:
         return None
-    image = images[0]
-    if image.mode == "1":
-        image = image.convert("L")
-    elif image.mode not in ("L", "RGB"):
-        return None
-    return place(image, found)
+    return place(images[0], found)
 
 
 def place(image: Image.Image, where: Placement) -> Image.Image:

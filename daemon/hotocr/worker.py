@@ -264,12 +264,13 @@ def read_page(task: PageTask) -> PageResult:
     loaded = pages.load_page(
         task.source, task.kind, task.number, dpi=settings.render_dpi, timeout=settings.timeout
     )
-    gray = to_gray(loaded.image)
+    gray, dpi = to_gray(loaded.image), loaded.dpi
+    del loaded  # the decoded pixels (25 MB for an RGB letter page) are not needed again
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
         work = Path(tmp) / "page.pgm"
         try:
-            rotation, prep, rec = _orient_and_recognize(gray, loaded.dpi, settings, backend, work)
+            rotation, prep, rec = _orient_and_recognize(gray, dpi, settings, backend, work)
         except PageTimeout as exc:
             return PageResult(
                 number=task.number,
