@@ -228,9 +228,13 @@ def test_sidecar_keeps_raw_text_corrected_text_and_corrections(daemon_factory) -
 
 def test_a_small_document_overtakes_a_long_one(daemon_factory, tmp_path: Path) -> None:
     """Pages of all documents take turns: a one-page scan dropped while a 40-page PDF runs is
-    done long before the PDF, not after it."""
+    done long before the PDF, not after it. (Pages of a few lines, so the PDF takes far longer
+    than the small scan's settle time: one-line pages were read in 4 s, before it settled.)"""
     daemon = daemon_factory()
-    pages = [render_page((f"Page {n} of a long report.",), height=500) for n in range(1, 41)]
+    pages = [
+        render_page((f"Page {n} of a long report.", *ENGLISH_LINES), height=1200)
+        for n in range(1, 41)
+    ]
     big = tmp_path / "long.pdf"
     pages[0].save(big, save_all=True, append_images=pages[1:], resolution=300)
     big.rename(daemon.inbox / "long.pdf")

@@ -11,7 +11,13 @@ import pytest
 
 from hotocr.errors import CorruptInput, WorkerLost
 from hotocr.pages import Kind, SourceInfo
-from hotocr.scheduler import IN_FLIGHT_PER_SLOT, MAX_WORKER_CRASHES, DocumentJob, PageScheduler
+from hotocr.scheduler import (
+    IN_FLIGHT_PER_SLOT,
+    MAX_WORKER_CRASHES,
+    OPEN_DOCUMENTS_PER_SLOT,
+    DocumentJob,
+    PageScheduler,
+)
 from hotocr.worker import PageResult, PageSettings, PageTask
 
 
@@ -93,7 +99,18 @@ def test_a_5000_page_document_never_has_more_than_two_pages_per_slot_in_flight()
         fake.finish(2)
     assert peak == 3 * IN_FLIGHT_PER_SLOT
     assert len(fake.submitted) <= 50 * 2 + 3 * IN_FLIGHT_PER_SLOT
-    assert not scheduler.has_room()  # the inbox waits while the big one runs
+
+
+def test_a_scan_dropped_while_long_documents_run_is_taken_up_to_the_open_limit() -> None:
+    """Long documents with pages enough for every slot still leave room for another
+    document to take turns with them, up to two open documents per slot; then the inbox
+    waits."""
+    scheduler = PageScheduler(2, executor=FakeExecutor(slots=2))
+    for n in range(2 * OPEN_DOCUMENTS_PER_SLOT):
+        assert scheduler.has_room()
+        scheduler.submit(job(f"long{n}.pdf", 500))
+        scheduler.poll(0)
+    assert not scheduler.has_room()
 
 
 def test_a_small_document_is_not_stuck_behind_a_large_one() -> None:

@@ -29,6 +29,10 @@ from hotocr.worker import PageResult, PageSettings, PageTask
 MAX_WORKER_CRASHES = 2
 #: Pages in flight per executor slot: enough to keep every worker fed while results travel.
 IN_FLIGHT_PER_SLOT = 2
+#: Documents open at once per executor slot, even when those open have pages enough to keep
+#: every slot busy: a scan dropped while a long PDF runs is taken at once and takes turns
+#: with it, while a burst of long PDFs waits in the inbox.
+OPEN_DOCUMENTS_PER_SLOT = 2
 
 
 @dataclass(eq=False)
@@ -101,9 +105,12 @@ class PageScheduler:
         return len(self._futures)
 
     def has_room(self) -> bool:
-        """Whether more documents are worth taking: some pool slots would otherwise idle."""
-        waiting = sum(len(j.todo) for j in self._jobs if j.error is None)
-        return waiting < self._limit
+        """Whether to take another document: some slots would otherwise idle, or few enough
+        documents are open that a new one can take turns with them (fairness)."""
+        open_jobs = [j for j in self._jobs if j.error is None]
+        if sum(len(j.todo) for j in open_jobs) < self._limit:
+            return True
+        return len(open_jobs) < self._executor.slots() * OPEN_DOCUMENTS_PER_SLOT
 
     def poll(self, timeout: float) -> list[Finished]:
         """Wait up to ``timeout`` for pages; return the documents that are now complete."""

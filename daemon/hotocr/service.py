@@ -62,6 +62,9 @@ class _Folder:
     work_root: Path
     #: First time each not-ready file was found incomplete.
     incomplete_since: dict[Path, float] = field(default_factory=dict)
+    #: Settled files waiting (in the inbox) for the scheduler to have room, oldest first; a
+    #: watcher event for one sends it back to the tracker.
+    ready: dict[Path, None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ class Service:
 
     def _update_gauges(self) -> None:
         for folder in self._folders:
-            self._metrics.queue.labels(_label(folder), "waiting").set(len(folder.tracker))
+            waiting = len(folder.tracker) + len(folder.ready)
+            self._metrics.queue.labels(_label(folder), "waiting").set(waiting)
             self._metrics.queue.labels(_label(folder), "in_flight").set(
                 self._in_flight[folder.index]
             )
@@ -219,7 +223,8 @@ class Service:
     def _rescan(self) -> None:
         for folder in self._folders:
             for path in scan(folder.config.inbox, folder.config.ignore):
-                folder.tracker.observe(path)
+                if path not in folder.ready:  # settled already; only a change resets it
+                    folder.tracker.observe(path)
 
     def _drain_events(self) -> bool:
         """Move watcher events to the trackers; True after a burst (a rescan is due)."""
@@ -230,13 +235,18 @@ class Service:
             except queue.Empty:
                 return count > BURST_EVENTS
             count += 1
-            self._folders[index].tracker.observe(path)
+            folder = self._folders[index]
+            folder.ready.pop(path, None)  # changed after it settled: it must settle again
+            folder.tracker.observe(path)
 
     def _start_settled(self, scheduler: PageScheduler) -> None:
+        """Claim settled files one at a time while the scheduler has room; the rest wait in
+        the inbox (only their names are kept) and are claimed as soon as it has."""
         for folder in self._folders:
-            if not scheduler.has_room():
-                return  # backpressure: settled files wait in the inbox, not in memory
-            for path in folder.tracker.settled():
+            folder.ready.update(dict.fromkeys(folder.tracker.settled()))
+            while folder.ready and scheduler.has_room():
+                path = next(iter(folder.ready))
+                del folder.ready[path]
                 self._guarded(self._claim, folder, path, scheduler)
 
     # --- claiming -------------------------------------------------------------------------
