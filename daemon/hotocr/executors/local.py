@@ -26,9 +26,11 @@ class LocalExecutor:
         self._workers = workers
         self._warm = warm
         self._pool = self._new_pool()
-        # Start (and warm) every worker now: the first document should not pay for it.
-        for future in [self._pool.submit(ready) for _ in range(workers)]:
-            future.result(timeout=300)
+        if warm:
+            # Start and warm every worker now: the first document should not pay for it.
+            # Without warm-up settings (a batch), workers start with the first pages.
+            for future in [self._pool.submit(ready) for _ in range(workers)]:
+                future.result(timeout=300)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: a forked child cannot use CUDA initialised in its parent.
