@@ -167,3 +167,26 @@ def test_a_page_cut_out_for_a_remote_worker_has_the_same_pixels(tmp_path: Path) 
             assert there.dpi == here.dpi
             assert np.array_equal(np.asarray(there.image), np.asarray(here.image))
             assert len(data) < path.stat().st_size or info.pages == 1
+
+
+def test_palette_pages_are_read_grey_and_transparent_areas_as_paper(tmp_path: Path) -> None:
+    """Palette PNGs (scanner software writes them) go straight to grey, the same grey as
+    through RGB; a transparent palette entry is paper, not black."""
+    rgb = Image.new("RGB", (60, 40), (250, 240, 200))
+    rgb.paste((20, 30, 120), (10, 10, 30, 20))
+    rgb.paste((0, 0, 0), (40, 10, 50, 30))
+    palette = rgb.quantize(colors=8)
+    opaque = tmp_path / "opaque.png"
+    palette.save(opaque)
+    loaded = pages.load_page(opaque, pages.Kind.PNG, 1, dpi=300, timeout=30).image
+    assert loaded.mode == "L"
+    assert np.array_equal(np.asarray(loaded), np.asarray(palette.convert("RGB").convert("L")))
+
+    black = palette.getpixel((45, 20))
+    clear = tmp_path / "clear.png"
+    palette.save(clear, transparency=black)
+    grey = np.asarray(
+        pages.load_page(clear, pages.Kind.PNG, 1, dpi=300, timeout=30).image.convert("L")
+    )
+    assert grey[20, 45] == 255  # the transparent (black) entry reads as white paper
+    assert grey[15, 20] < 100  # the blue box is still ink
