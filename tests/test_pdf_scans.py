@@ -225,6 +225,13 @@ def test_another_resolution_is_drawn_at_the_asked_one(tmp_path: Path) -> None:
     assert loaded.image.size == (size[0] * 2, size[1] * 2)
 
 
+def test_when_pdfimages_fails_the_page_is_drawn(tmp_path: Path, monkeypatch) -> None:
+    content, size = covering(False, False, False)
+    pdf = write_pdf(tmp_path / "scan.pdf", content, {"Im0": blocks(*size)})
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))  # no pdfimages (nor pdftoppm)
+    assert scanned_page(pdf, 1, dpi=DPI, timeout=60) is None
+
+
 def test_a_file_pikepdf_cannot_read_is_left_to_pdftoppm(tmp_path: Path) -> None:
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 4)
