@@ -12,10 +12,11 @@ Japanese, Korean) give no signal: it is not used for them.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from hotocr.preprocess.backend import HostImage
+from hotocr.preprocess.cpu import CpuBackend
+from hotocr.preprocess.steps import shrink_to
 
 #: Below this ratio of ink above to ink below the line cores, suspect an upside-down page.
 UPSIDE_DOWN_RATIO = 0.5
@@ -23,6 +24,8 @@ UPSIDE_DOWN_RATIO = 0.5
 #: <= 0.18 upside down). A wrong decision reads poorly, and a poor reading still gets OSD.
 SURE_UPRIGHT_RATIO = 2.0
 SURE_UPSIDE_DOWN_RATIO = 0.25
+#: The ink balance is measured on a copy shrunk to about this long side.
+WORK_SIDE = 1600
 #: Tesseract languages whose script has no ascender/descender asymmetry.
 NO_ASCENDERS = frozenset(
     {"chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert", "jpn", "jpn_vert", "kor", "kor_vert"}
@@ -31,16 +34,7 @@ NO_ASCENDERS = frozenset(
 
 def ascender_ratio(image: HostImage) -> float | None:
     """Ink above the lines' core bands over ink below them; None without text lines."""
-    h, w = image.shape
-    # Shrunk by a whole factor to about 1600 pixels (as preprocess.steps._shrink does).
-    factor = max(1, round(max(h, w) / 1600))
-    small = image
-    if factor > 1:
-        sh, sw = h // factor, w // factor
-        shrunk = cv2.resize(
-            image[: sh * factor, : sw * factor], (sw, sh), interpolation=cv2.INTER_AREA
-        )
-        small = np.asarray(shrunk, dtype=np.uint8)
+    small = np.asarray(shrink_to(CpuBackend(), image, WORK_SIDE), dtype=np.uint8)
     profile = (small < 128).sum(axis=1).astype(np.float64)
     if profile.max() <= 0:
         return None

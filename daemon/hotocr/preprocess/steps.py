@@ -174,7 +174,7 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
     profile (largest sum of squares) wins; its margin over the median angle is the confidence.
     """
     xp = backend.xp
-    small = _shrink(backend, image, max(1, round(max(image.shape) / DESKEW_WORK_SIDE)))
+    small = shrink_to(backend, image, DESKEW_WORK_SIDE)
     sh, sw = small.shape
     # Ink is what is clearly darker than the local paper, so shadows do not count as ink.
     paper = backend.grey_dilate(small, _odd(max(sh, sw) / 40))
@@ -211,6 +211,12 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
         fine = xp.arange(best - half_width, best + half_width + step / 2, step)
         best = float(fine[int(xp.argmax(scores(fine)))])
     return round(best, 2), round(confidence, 3)
+
+
+def shrink_to(backend: Backend, image: Array, long_side: int) -> Array:
+    """``image`` shrunk by the whole factor that brings its long side nearest ``long_side``
+    (unchanged when that factor is 1): for estimates that need only a small copy."""
+    return _shrink(backend, image, max(1, round(max(image.shape) / long_side)))
 
 
 def _shrink(backend: Backend, image: Array, factor: int) -> Array:
