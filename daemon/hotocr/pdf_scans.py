@@ -62,8 +62,6 @@ class Placement:
     flip_y: bool
     #: The image's resolution on the page, across and down the drawn page.
     dpi: tuple[float, float]
-    #: The drawn page's size in points (after /Rotate).
-    page_points: tuple[float, float]
 
 
 def scanned_page(path: Path, number: int, *, dpi: int, timeout: float) -> Image.Image | None:
@@ -242,7 +240,6 @@ def _place_on_page(ctm: Matrix, width: int, height: int, page: Any) -> Placement
         flip_x=across[0] < 0,
         flip_y=down[1] < 0,
         dpi=dpi,
-        page_points=(page_w, page_h),
     )
 
 
