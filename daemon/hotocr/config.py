@@ -26,6 +26,7 @@ PREPROCESS_STEPS = (
     "grayscale",
     "upscale",
     "downscale",
+    "fit_text",
     "deskew",
     "remove_background",
     "contrast",
@@ -79,9 +80,14 @@ class PreprocessConfig:
         0, "MiB of GPU memory one worker's preprocessing may hold (0 = no limit).", minimum=0
     )
     steps: tuple[str, ...] = _opt(
-        ("downscale", "deskew", "remove_background", "contrast"),
+        ("downscale", "fit_text", "deskew", "remove_background", "contrast"),
         "Steps in the order they run. Known: " + ", ".join(PREPROCESS_STEPS) + ".",
         choices=PREPROCESS_STEPS,
+    )
+    adaptive: bool = _opt(
+        True,
+        "Measure each page first and run remove_background and contrast only where its paper "
+        "or ink needs them (read both ways where unclear); false: every step on every page.",
     )
 
 
@@ -106,6 +112,13 @@ class OcrConfig:
         "library | command | auto. library: Tesseract's C API, models loaded once per "
         "worker; command: the tesseract program per page; auto: the library where it loads.",
         choices=("auto", "library", "command"),
+    )
+    fraktur: str = _opt(
+        "auto",
+        "auto | off | always. Pages of a folder reading German (deu) in Fraktur type are read "
+        "with Tesseract's Fraktur model (frk): auto tells them apart per page (OSD's script), "
+        "always reads every page so.",
+        choices=("auto", "off", "always"),
     )
     max_pages: int = _opt(
         2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
@@ -217,16 +230,34 @@ class Config:
 
     def languages_needed(self) -> tuple[str, ...]:
         """Every Tesseract language a watch folder uses (osd when pages are auto-rotated)."""
-        return tesseract_languages((w.languages, w.ocr.auto_rotate) for w in self.watches)
+        return tesseract_languages(
+            (w.languages, w.ocr.auto_rotate, w.ocr.fraktur) for w in self.watches
+        )
 
 
-def tesseract_languages(uses: Iterable[tuple[tuple[str, ...], bool]]) -> tuple[str, ...]:
-    """The Tesseract languages of (languages, auto_rotate) pairs, in order, each once:
-    "eng+deu" names two, and auto-rotation needs osd."""
+#: The Fraktur model, and the languages whose old prints it reads.
+FRAKTUR_MODEL = "frk"
+FRAKTUR_LANGUAGES = frozenset({"deu"})
+
+
+def fraktur_applies(languages: tuple[str, ...], fraktur: str) -> bool:
+    """Whether a folder's pages may be read with the Fraktur model."""
+    names = {name for lang in languages for name in lang.split("+")}
+    return fraktur != "off" and bool(FRAKTUR_LANGUAGES & names)
+
+
+def tesseract_languages(uses: Iterable[tuple[tuple[str, ...], bool, str]]) -> tuple[str, ...]:
+    """The Tesseract languages of (languages, auto_rotate, fraktur) triples, in order, each
+    once: "eng+deu" names two, auto-rotation and telling Fraktur apart need osd, and German
+    folders need the Fraktur model unless ``fraktur = "off"``."""
     seen: dict[str, None] = {}
-    for languages, auto_rotate in uses:
+    for languages, auto_rotate, fraktur in uses:
         for lang in languages:
             seen.update(dict.fromkeys(lang.split("+")))
+        if fraktur_applies(languages, fraktur):
+            seen[FRAKTUR_MODEL] = None
+            if fraktur == "auto":
+                seen["osd"] = None
         if auto_rotate:
             seen["osd"] = None
     return tuple(seen)

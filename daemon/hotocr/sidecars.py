@@ -102,6 +102,7 @@ def _page_json(page: PageResult) -> dict[str, Any]:
         "skew_degrees": page.skew_degrees,
         "seconds": page.seconds,
         "error": page.error,
+        "recipe": _recipe_json(page),
         "corrections": [
             {"page": page.number, "raw": c.raw, "fixed": c.fixed, "offset": c.offset}
             for c in page.corrections
@@ -110,6 +111,19 @@ def _page_json(page: PageResult) -> dict[str, Any]:
             {"text": w.text, "confidence": w.confidence, "box": list(w.box), "line": w.line}
             for w in page.words
         ],
+    }
+
+
+def _recipe_json(page: PageResult) -> dict[str, Any] | None:
+    """Which model and steps the page got, and why (see ``preprocess.plan``)."""
+    recipe = page.recipe
+    if recipe is None:
+        return None
+    return {
+        "model": recipe.model,
+        "steps": list(recipe.steps),
+        "scale": round(recipe.scale, 3),
+        "reasons": dict(recipe.reasons),
     }
 
 

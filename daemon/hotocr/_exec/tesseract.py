@@ -59,10 +59,15 @@ class Orientation:
     #: Clockwise degrees the page must be turned to be upright (0, 90, 180, 270).
     rotate: int
     confidence: float
+    #: The script OSD sees ("Latin", "Fraktur", "Han", ...), and how sure it is.
+    script: str = ""
+    script_confidence: float = 0.0
 
 
 _ROTATE = re.compile(r"Rotate:\s*(\d+)")
 _ORIENT_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
+_SCRIPT = re.compile(r"Script:\s*(\S+)")
+_SCRIPT_CONF = re.compile(r"Script confidence:\s*([\d.]+)")
 
 
 def detect_orientation(image: Path, *, timeout: float) -> Orientation | None:
@@ -78,7 +83,13 @@ def detect_orientation(image: Path, *, timeout: float) -> Orientation | None:
     rotate, conf = _ROTATE.search(text), _ORIENT_CONF.search(text)
     if out.returncode != 0 or not rotate or not conf:
         return None
-    return Orientation(rotate=int(rotate.group(1)) % 360, confidence=float(conf.group(1)))
+    script, script_conf = _SCRIPT.search(text), _SCRIPT_CONF.search(text)
+    return Orientation(
+        rotate=int(rotate.group(1)) % 360,
+        confidence=float(conf.group(1)),
+        script=script.group(1) if script else "",
+        script_confidence=float(script_conf.group(1)) if script_conf else 0.0,
+    )
 
 
 def image_to_data(image: Path, *, languages: str, psm: int, dpi: int | None, timeout: float) -> str:

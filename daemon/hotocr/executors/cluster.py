@@ -73,7 +73,7 @@ class HotocrWorkerPlugin(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         prepare_process()
         missing = tesseract.missing_languages(
-            tesseract_languages((s.languages, s.auto_rotate) for s in self.warm)
+            tesseract_languages((s.languages, s.auto_rotate, s.fraktur) for s in self.warm)
         )
         if missing:
             raise MissingDependency(

@@ -15,7 +15,9 @@ from PIL import Image
 from hotocr.errors import ConfigError, MissingDependency
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
+from hotocr.preprocess.plan import Plan, fixed_plan, plan_page
 from hotocr.preprocess.steps import STEPS, PageState
+from hotocr.preprocess.survey import survey
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Preprocessed:
     skew_confidence: float | None
     backend: str
     milliseconds: dict[str, float]
+    #: What the page got and why (with ``adaptive``: chosen from its survey).
+    plan: Plan
 
 
 def to_gray(image: Image.Image) -> HostImage:
@@ -61,14 +65,32 @@ def to_gray(image: Image.Image) -> HostImage:
 
 
 def preprocess(
-    backend: Backend, image: HostImage, *, dpi: int | None, steps: tuple[str, ...]
+    backend: Backend,
+    image: HostImage,
+    *,
+    dpi: int | None,
+    steps: tuple[str, ...],
+    adaptive: bool = False,
+    plan: Plan | None = None,
 ) -> Preprocessed:
-    """Run ``steps`` in order on a greyscale page; report what each did and cost."""
-    state = PageState(dpi=dpi)
+    """Run ``steps`` in order on a greyscale page; report what each did and cost.
+
+    ``adaptive``: only the steps the page needs (``plan.plan_page``); ``plan``: exactly
+    these (a plan's alternative, made for the same page).
+    """
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    if plan is None:
+        if adaptive or "fit_text" in steps:
+            plan = plan_page(survey(image, dpi), steps, dpi=dpi)
+            if not adaptive:
+                plan = Plan(steps, plan.scale, reasons={"fit_text": plan.reasons["fit_text"]})
+            timings["survey"] = round((time.perf_counter() - start) * 1000, 1)
+        else:
+            plan = fixed_plan(steps)
+    state = PageState(dpi=dpi, fit_scale=plan.scale, faint_ink=plan.faint_ink)
     page = backend.to_device(image)
-    for name in steps:
+    for name in plan.steps:
         t0 = time.perf_counter()
         page = STEPS[name](backend, page, state)
         timings[name] = round((time.perf_counter() - t0) * 1000, 1)
@@ -77,13 +99,14 @@ def preprocess(
     return Preprocessed(
         image=host,
         dpi=state.dpi,
-        applied=steps,
+        applied=plan.steps,
         skew_degrees=state.skew_degrees,
         skew_applied=state.skew_applied,
         skew_confidence=state.skew_confidence,
         backend=backend.name,
         milliseconds=timings,
+        plan=plan,
     )
 
 
-__all__ = ["BackendChoice", "Preprocessed", "preprocess", "select_backend", "to_gray"]
+__all__ = ["BackendChoice", "Plan", "Preprocessed", "preprocess", "select_backend", "to_gray"]

@@ -42,6 +42,10 @@ class PageState:
     skew_degrees: float | None = None
     skew_confidence: float | None = None
     skew_applied: bool = False
+    #: ``fit_text``'s factor, from the page's plan (1.0: the page keeps its size).
+    fit_scale: float = 1.0
+    #: Grey level of faint ink that ``contrast`` stretches to black (None: the usual stretch).
+    faint_ink: int | None = None
 
     @property
     def effective_dpi(self) -> int:
@@ -80,6 +84,26 @@ def downscale(backend: Backend, image: Array, state: PageState) -> Array:
     return backend.resize(image, round(h / factor), round(w / factor), smooth=True)
 
 
+#: ``fit_text`` enlarges a page to at most this many pixels (a letter page at 600 DPI).
+FIT_MAX_PIXELS = 36_000_000
+
+
+def fit_text(backend: Backend, image: Array, state: PageState) -> Array:
+    """Bring the text to the height Tesseract reads best (the plan's factor, from the page's
+    measured glyph height): small type of 100-150 DPI scans and photos is enlarged, the huge
+    type of a receipt scanned at 600 DPI is shrunk by a whole factor."""
+    h, w = image.shape
+    factor = min(state.fit_scale, math.sqrt(FIT_MAX_PIXELS / (h * w)))
+    if 0.99 <= factor <= 1.01:
+        return image
+    if state.dpi is not None:
+        state.dpi = round(state.dpi * factor)
+    shrink = 1.0 / factor
+    if shrink.is_integer() and shrink > 1:
+        return _shrink(backend, image, int(shrink))
+    return backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+
+
 def remove_background(backend: Backend, image: Array, state: PageState) -> Array:
     """Divide out the paper: uneven light, a book-fold shadow, yellowing, stains, show-through.
 
@@ -106,6 +130,10 @@ def contrast(backend: Backend, image: Array, state: PageState) -> Array:
     cdf = xp.cumsum(backend.histogram(image)) / float(image.size)
     lo = int(xp.searchsorted(cdf, 0.005))
     hi = int(xp.searchsorted(cdf, 0.90))
+    if state.faint_ink is not None:
+        # Faint print (a fading thermal receipt): a few dark specks would otherwise set the
+        # black point and leave the print as grey as it was.
+        lo = max(lo, min(state.faint_ink, hi - 16))
     if hi - lo < 16 or (lo <= 8 and hi >= 247):
         return image  # blank page, or the full range is already used
     lut = xp.clip((xp.arange(256, dtype=xp.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
@@ -216,7 +244,12 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
 def shrink_to(backend: Backend, image: Array, long_side: int) -> Array:
     """``image`` shrunk by the whole factor that brings its long side nearest ``long_side``
     (unchanged when that factor is 1): for estimates that need only a small copy."""
-    return _shrink(backend, image, max(1, round(max(image.shape) / long_side)))
+    return _shrink(backend, image, shrink_factor(image, long_side))
+
+
+def shrink_factor(image: Array, long_side: int) -> int:
+    """The whole factor that brings ``image``'s long side nearest ``long_side`` (at least 1)."""
+    return max(1, round(max(int(n) for n in image.shape) / long_side))
 
 
 def _shrink(backend: Backend, image: Array, factor: int) -> Array:
@@ -247,6 +280,7 @@ def _odd(value: float) -> int:
 STEPS: dict[str, Step] = {
     "grayscale": grayscale,
     "upscale": upscale,
+    "fit_text": fit_text,
     "downscale": downscale,
     "deskew": deskew,
     "remove_background": remove_background,
