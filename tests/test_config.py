@@ -63,8 +63,34 @@ steps = ["remove_background"]
     assert first.ocr.low_confidence == 60 and first.ocr.timeout_seconds == 30
     assert second.ocr.low_confidence == 40 and second.ocr.timeout_seconds == 30
     assert second.preprocess.steps == ("remove_background",)
-    assert first.preprocess.steps == ("downscale", "deskew", "remove_background", "contrast")
+    assert first.preprocess.steps == (
+        "downscale",
+        "fit_text",
+        "deskew",
+        "remove_background",
+        "contrast",
+    )
     assert cfg.languages_needed() == ("eng", "osd", "chi_sim")
+
+
+@pytest.mark.parametrize(
+    ("watch", "needed"),
+    [
+        ('languages = ["deu"]', ("deu", "frk", "osd")),
+        ('languages = ["deu+eng"]\n[watch.ocr]\nauto_rotate = false', ("deu", "eng", "frk", "osd")),
+        ('languages = ["deu"]\n[watch.ocr]\nfraktur = "off"', ("deu", "osd")),
+        (
+            'languages = ["deu"]\n[watch.ocr]\nfraktur = "always"\nauto_rotate = false',
+            ("deu", "frk"),
+        ),
+        ('languages = ["eng"]\n[watch.ocr]\nfraktur = "always"', ("eng", "osd")),
+    ],
+)
+def test_german_folders_need_the_fraktur_model(
+    tmp_path: Path, watch: str, needed: tuple[str, ...]
+) -> None:
+    cfg = load_text(tmp_path, f'[[watch]]\ninbox = "in"\n{watch}\n')
+    assert cfg.languages_needed() == needed
 
 
 @pytest.mark.parametrize(
@@ -76,6 +102,8 @@ steps = ["remove_background"]
         ('[daemon]\nlog_format = "xml"\n', ['log_format = "xml"', "'json'"]),
         ('[preprocess]\nbackend = "tpu"\n', ["[preprocess] backend", "'auto', 'cpu', 'gpu'"]),
         ('[preprocess]\nsteps = ["blur"]\n', ["steps", "unknown 'blur'", "deskew"]),
+        ("[preprocess]\nadaptive = 1\n", ["[preprocess] adaptive", "true or false"]),
+        ('[ocr]\nfraktur = "yes"\n', ['[ocr] fraktur = "yes"', "'auto', 'off', 'always'"]),
         ("[ocr]\nlow_confidence = 101\n", ["[ocr] low_confidence = 101", "between 0 and 100"]),
         ('[ocr]\nauto_rotate = "yes"\n', ["auto_rotate", "true or false"]),
         ("[[watch]]\nlanguages = []\n", ["[watch[0]] languages", "at least one"]),

@@ -133,3 +133,14 @@ def test_python_api_recognize_then_postprocess(tmp_path: Path) -> None:
     fixed = engine.run_postprocessor(raw)
     assert fixed.text.strip() == "This is a sample with typos."
     assert fixed.pages[0].corrections
+
+
+def test_fraktur_long_s_read_as_f_is_fixed_in_german_only() -> None:
+    """Read with the Antiqua model, Fraktur's long s comes out as f: "ift", "fie", "fehr".
+    The misreading repeats on every page, so repetition does not protect it; real German
+    words with f ("fein", "feine") and any English stay as printed."""
+    raw = "Da ift fie fehr froh, fo fah er fich um. Fein und feine Hände. fie kam."
+    fixed = correct_text(raw, languages=("deu",), enabled=True).text
+    assert fixed == "Da ist sie sehr froh, so sah er sich um. Fein und feine Hände. sie kam."
+    english = "The fat cat sat on a fit of fine fire so find it."
+    assert correct_text(english, languages=("eng",), enabled=True).text == english

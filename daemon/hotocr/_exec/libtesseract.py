@@ -31,8 +31,9 @@ LIBRARY = "libtesseract.so.5"
 INSTALL_HINT = "Debian: apt-get install libtesseract5 (installed with tesseract-ocr)"
 #: Seconds past a page's deadline before a hung Tesseract call ends the worker process.
 HANG_GRACE = 60.0
-#: Initialised APIs kept per thread (one per language set; each holds its models).
-MAX_APIS = 2
+#: Initialised APIs kept per thread (one per language set; each holds its models): a German
+#: folder uses three (deu, frk for its Fraktur pages, osd to tell them apart).
+MAX_APIS = 3
 #: Exit status of a worker ended by the hang watchdog.
 HANG_EXIT = 70
 _P = ctypes.c_void_p
@@ -55,6 +56,16 @@ _SIGNATURES: dict[str, tuple[list[type], type | None]] = {
     "TessMonitorCreate": ([], _P),
     "TessMonitorDelete": ([_P], None),
     "TessMonitorSetDeadlineMSecs": ([_P, _I], None),
+    "TessBaseAPIDetectOrientationScript": (
+        [
+            _P,
+            ctypes.POINTER(_I),
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.POINTER(_S),
+            ctypes.POINTER(ctypes.c_float),
+        ],
+        _I,
+    ),
 }
 
 
@@ -176,6 +187,33 @@ def image_to_tsv(
         lib.TessBaseAPIClear(handle)
 
 
+def detect_script(image: npt.NDArray[np.uint8], *, dpi: int | None) -> tuple[str, float] | None:
+    """The script Tesseract's OSD sees on a 2-D uint8 page ("Latin", "Fraktur", ...) and its
+    confidence; None when there is too little text. The same answer as ``tesseract --psm 0``
+    without starting the program and loading the OSD model for every page (0.3-0.5 s less)."""
+    pixels = np.ascontiguousarray(image)
+    lib = library()
+    handle = _thread_apis().api("osd")
+    height, width = pixels.shape
+    lib.TessBaseAPISetImage(handle, pixels.ctypes.data, width, height, 1, width)
+    lib.TessBaseAPISetSourceResolution(handle, dpi or 300)
+    degrees, name = _I(), _S()
+    orient_conf, script_conf = ctypes.c_float(), ctypes.c_float()
+    try:
+        found = lib.TessBaseAPIDetectOrientationScript(
+            handle,
+            ctypes.byref(degrees),
+            ctypes.byref(orient_conf),
+            ctypes.byref(name),
+            ctypes.byref(script_conf),
+        )
+    finally:
+        lib.TessBaseAPIClear(handle)
+    if not found or not name.value:
+        return None
+    return name.value.decode("ascii", "replace"), float(script_conf.value)
+
+
 def _hung(timeout: float) -> None:  # pragma: no cover - ends the process
     sys.stderr.write(
         f"hotocr: tesseract still running {HANG_GRACE:g} s past the page's {timeout:g} s "
@@ -185,4 +223,4 @@ def _hung(timeout: float) -> None:  # pragma: no cover - ends the process
     os._exit(HANG_EXIT)
 
 
-__all__ = ["available", "image_to_tsv", "library", "version", "warm"]
+__all__ = ["available", "detect_script", "image_to_tsv", "library", "version", "warm"]

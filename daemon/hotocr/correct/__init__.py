@@ -36,6 +36,13 @@ TRUSTED_CONFIDENCE = 95.0
 #: there, so such words may be corrected, with a larger margin.
 NOUN_CAPITALISING = frozenset({"de"})
 NOUN_MIN_GAIN = 3.5
+#: Fraktur's long s read as f ("ift", "fie", "fehr"): in a language that capitalises nouns
+#: (German, where these prints are), an f-for-s reading this frequent and this much more
+#: frequent than the printed word replaces it, even a word the page repeats (a misreading
+#: repeats on every page) or one the lexicon knows (web text holds old misread books too).
+LONG_S_MIN = 4.0
+LONG_S_GAIN = 2.5
+LONG_S_MAX_F = 4
 #: A token starting with a digit (``1s``, ``5m``) is a unit or a code unless it misreads one of
 #: the most frequent words of the language.
 DIGIT_LEADING_MIN = 6.0
@@ -165,6 +172,9 @@ class Corrector:
         if len(token) < 2 or not any(c.isalpha() for c in token):
             return None
         low = token.lower()
+        long_s = self._long_s(token, low, confidences)
+        if long_s is not None:
+            return _with_case(token, long_s, sentence_start=False)
         suspicious = any(c in model.NON_LETTERS for c in token) or _odd_capital(token)
         if not suspicious and self._trusted(text, match, vocabulary, confidences):
             return None
@@ -190,6 +200,25 @@ class Corrector:
         if not suspicious and self._lex.zipf(best) - raw_zipf < needed:
             return None
         return _with_case(token, best, _sentence_start(text, match.start()))
+
+    def _long_s(self, token: str, low: str, confidences: Mapping[str, float] | None) -> str | None:
+        """The word a Fraktur long s read as f stands for, where that is clear."""
+        if not self._lex.capitalises_nouns or "f" not in low or not token.isalpha():
+            return None
+        if self._lex.is_user_word(low):
+            return None
+        if confidences is not None and confidences.get(token, 0.0) >= TRUSTED_CONFIDENCE:
+            return None
+        where = [i for i, c in enumerate(low) if c == "f"][:LONG_S_MAX_F]
+        best, best_zipf = None, 0.0
+        for count in range(1, len(where) + 1):
+            for chosen in itertools.combinations(where, count):
+                word = "".join("s" if i in chosen else c for i, c in enumerate(low))
+                if self._lex.zipf(word) > best_zipf:
+                    best, best_zipf = word, self._lex.zipf(word)
+        if best_zipf < LONG_S_MIN or best_zipf - self._lex.zipf(low) < LONG_S_GAIN:
+            return None
+        return best
 
     def _trusted(
         self,

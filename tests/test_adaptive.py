@@ -1,0 +1,165 @@
+"""Per-page choices: each mechanism fires on a page made for it and stays off on a clean page.
+
+Real Tesseract on rendered pages (and, for Fraktur, the eval set's 1815 and 1879 pages).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hotocr import pages
+from hotocr.preprocess import preprocess, to_gray
+from hotocr.preprocess.cpu import CpuBackend
+from hotocr.preprocess.plan import plan_page
+from hotocr.preprocess.survey import survey
+from hotocr.worker import PageSettings, PageTask, choose_model, process_page
+
+from .conftest import ENGLISH_LINES, cer, degrade, eval_path, render_page
+
+STEPS = PageSettings.defaults().steps
+TRUTH = "\n".join(ENGLISH_LINES)
+
+
+def _gray(image: Image.Image) -> np.ndarray:
+    return to_gray(image)
+
+
+def _read(tmp_path: Path, image: Image.Image, **changes: object) -> tuple[str, object]:
+    path = tmp_path / "page.png"
+    image.save(path)
+    settings = dataclasses.replace(PageSettings.defaults(("eng",)), **changes)  # type: ignore[arg-type]
+    result = process_page(PageTask(path, pages.Kind.PNG, 1, settings))
+    return result.text, result.recipe
+
+
+def test_glyph_height_follows_the_type_size() -> None:
+    heights = []
+    for size in (12, 24, 48):
+        page = render_page(ENGLISH_LINES, size=size, width=1400, height=600, margin=40)
+        found = survey(_gray(page), None).text_height
+        assert found is not None
+        heights.append(found)
+    assert heights[0] < heights[1] < heights[2]
+    assert 1.6 < heights[1] / heights[0] < 2.4
+    assert 1.6 < heights[2] / heights[1] < 2.4
+
+
+def test_a_clean_page_gets_no_extra_step(tmp_path: Path) -> None:
+    page = render_page(ENGLISH_LINES, size=40)
+    plan = plan_page(survey(_gray(page), 300), STEPS, dpi=300)
+    assert plan.scale == 1.0
+    assert "remove_background" not in plan.steps
+    assert "contrast" not in plan.steps
+    assert plan.alternative is None
+    assert "paper even and white" in plan.reasons["remove_background"]
+    text, recipe = _read(tmp_path, page)
+    assert cer(text, TRUTH) < 0.02
+    assert recipe.scale == 1.0 and recipe.model == "eng"  # type: ignore[attr-defined]
+
+
+def test_small_type_is_enlarged_and_reads_better(tmp_path: Path) -> None:
+    """Text 7-8 px high, as on a 100-DPI fax: enlarged, and read far better for it."""
+    page = render_page(ENGLISH_LINES, size=11, width=520, height=200, margin=12)
+    plan = plan_page(survey(_gray(page), None), STEPS, dpi=None)
+    assert plan.scale > 1.5
+    assert "enlarged" in plan.reasons["fit_text"]
+    enlarged, recipe = _read(tmp_path, page)
+    as_is, _ = _read(tmp_path, page, steps=tuple(s for s in STEPS if s != "fit_text"))
+    assert recipe.scale > 1.5  # type: ignore[attr-defined]
+    assert cer(enlarged, TRUTH) < cer(as_is, TRUTH) - 0.05
+    assert cer(enlarged, TRUTH) < 0.1
+
+
+def test_huge_type_is_shrunk_by_a_whole_factor() -> None:
+    page = render_page(ENGLISH_LINES[:3], size=110, width=3600, height=900, margin=60)
+    plan = plan_page(survey(_gray(page), None), STEPS, dpi=None)
+    assert plan.scale == 0.5
+    prep = preprocess(CpuBackend(), _gray(page), dpi=None, steps=STEPS, plan=plan)
+    assert prep.image.shape == (450, 1800)
+
+
+def test_stained_paper_gets_background_removal() -> None:
+    page = degrade(render_page(ENGLISH_LINES, size=40))
+    plan = plan_page(survey(_gray(page), 300), STEPS, dpi=300)
+    assert "remove_background" in plan.steps and "contrast" in plan.steps
+    assert plan.reasons["remove_background"].startswith("paper ")
+
+
+def test_a_grey_form_background_is_read_both_ways(tmp_path: Path) -> None:
+    """A light grey, slightly uneven form background is neither clearly clean nor clearly
+    stained: both readings are made, and the more confident one is kept."""
+    page = np.asarray(render_page(ENGLISH_LINES, size=40, paper=255), dtype=np.float32)
+    h, w = page.shape
+    shade = 215 + 15 * np.linspace(0, 1, w)[None, :] * np.ones((h, 1))
+    form = Image.fromarray(np.minimum(page, shade).astype(np.uint8))
+    plan = plan_page(survey(_gray(form), 300), STEPS, dpi=300)
+    assert plan.alternative is not None
+    assert "remove_background" not in plan.alternative.steps
+    text, recipe = _read(tmp_path, form)
+    assert "read both ways" in recipe.reasons["remove_background"]  # type: ignore[attr-defined]
+    assert cer(text, TRUTH) < 0.03
+
+
+def test_faint_ink_is_stretched_without_background_removal(tmp_path: Path) -> None:
+    page = render_page(ENGLISH_LINES, size=40, ink=190)
+    page.putpixel((5, 5), 0)  # a speck of dirt darker than all the print
+    plan = plan_page(survey(_gray(page), 300), STEPS, dpi=300)
+    assert "contrast" in plan.steps and "remove_background" not in plan.steps
+    assert plan.faint_ink is not None and plan.faint_ink >= 150
+    prep = preprocess(CpuBackend(), _gray(page), dpi=300, steps=STEPS, plan=plan)
+    assert int(np.percentile(prep.image[prep.image < 250], 10)) < 60  # the print is dark now
+    text, _ = _read(tmp_path, page)
+    assert cer(text, TRUTH) < 0.03
+
+
+def test_fixed_steps_when_adaptive_is_off() -> None:
+    page = render_page(ENGLISH_LINES, size=40)
+    prep = preprocess(CpuBackend(), _gray(page), dpi=300, steps=STEPS, adaptive=False)
+    assert prep.applied == STEPS
+
+
+@pytest.mark.parametrize(
+    ("name", "fraktur"),
+    [("gtst_clauren_mimil_1815_0023.jpg", True), ("gtst_bebel_frau_1879_0146.tif", False)],
+)
+def test_fraktur_pages_are_told_apart_from_antiqua(
+    tmp_path: Path, name: str, fraktur: bool
+) -> None:
+    path = eval_path("pages", name)
+    gray = to_gray(Image.open(path))
+    settings = dataclasses.replace(PageSettings.defaults(("deu",)), fraktur="auto")
+    model, reason = choose_model(gray, settings, tmp_path / "page.pgm")
+    assert model == (("frk",) if fraktur else ("deu",))
+    assert ("script Fraktur" in reason) is fraktur
+
+
+def test_fraktur_model_only_for_german_and_not_when_off(tmp_path: Path) -> None:
+    gray = to_gray(Image.open(eval_path("pages", "gtst_clauren_mimil_1815_0023.jpg")))
+    work = tmp_path / "page.pgm"
+    for languages, fraktur in ((("eng",), "auto"), (("deu",), "off")):
+        settings = dataclasses.replace(PageSettings.defaults(languages), fraktur=fraktur)
+        assert choose_model(gray, settings, work) == (languages, "as configured")
+    always = dataclasses.replace(PageSettings.defaults(("deu+eng",)), fraktur="always")
+    assert choose_model(gray, always, work)[0] == ("frk+eng",)
+
+
+@pytest.mark.slow
+def test_a_fraktur_page_reads_better_with_the_fraktur_model(tmp_path: Path) -> None:
+    path = eval_path("pages", "gtst_clauren_mimil_1815_0023.jpg")
+    truth = eval_path("gt", "gtst_clauren_mimil_1815_0023.gt.txt").read_text(encoding="utf-8")
+    truth = truth.replace("ſ", "s")
+    results = {}
+    for fraktur in ("auto", "off"):
+        settings = dataclasses.replace(
+            PageSettings.defaults(("deu",)), fraktur=fraktur, correction=False
+        )
+        results[fraktur] = process_page(PageTask(path, pages.Kind.JPEG, 1, settings))
+    auto, off = results["auto"], results["off"]
+    assert auto.recipe is not None and auto.recipe.model == "frk"
+    assert "Fraktur" in auto.recipe.reasons["model"]
+    assert cer(auto.text.replace("ſ", "s"), truth) < cer(off.text, truth) - 0.03
