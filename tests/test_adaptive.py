@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -39,8 +40,8 @@ def _read(tmp_path: Path, image: Image.Image, **changes: object) -> tuple[str, o
 
 def test_glyph_height_follows_the_type_size() -> None:
     heights = []
-    for size in (12, 24, 48):
-        page = render_page(ENGLISH_LINES, size=size, width=1400, height=600, margin=40)
+    for size in (16, 32, 64):
+        page = render_page(ENGLISH_LINES, size=size, width=2800, height=900, margin=40)
         found = survey(_gray(page), None).text_height
         assert found is not None
         heights.append(found)
@@ -62,17 +63,25 @@ def test_a_clean_page_gets_no_extra_step(tmp_path: Path) -> None:
     assert recipe.scale == 1.0 and recipe.model == "eng"  # type: ignore[attr-defined]
 
 
+def _fax(lines: tuple[str, ...]) -> Image.Image:
+    """A page as a 75-DPI fax has it: drawn at 300 DPI, shrunk 4x, black and white."""
+    page = to_gray(render_page(lines, size=36, width=2000, height=1000, margin=60))
+    small = cv2.resize(page, None, fx=1 / 4, fy=1 / 4, interpolation=cv2.INTER_AREA)
+    return Image.fromarray(np.where(small < 170, 0, 255).astype(np.uint8))
+
+
 def test_small_type_is_enlarged_and_reads_better(tmp_path: Path) -> None:
-    """Text 7-8 px high, as on a 100-DPI fax: enlarged, and read far better for it."""
-    page = render_page(ENGLISH_LINES, size=11, width=520, height=200, margin=12)
+    """Text 6 px high, as on a 75-DPI fax: enlarged, and read far better for it (CER 0.26
+    -> 0.14 when this was written)."""
+    page = _fax(ENGLISH_LINES)
     plan = plan_page(survey(_gray(page), None), STEPS, dpi=None)
     assert plan.scale > 1.5
     assert "enlarged" in plan.reasons["fit_text"]
-    enlarged, recipe = _read(tmp_path, page)
-    as_is, _ = _read(tmp_path, page, steps=tuple(s for s in STEPS if s != "fit_text"))
+    enlarged, recipe = _read(tmp_path, page, correction=False)
+    steps = tuple(s for s in STEPS if s != "fit_text")
+    as_is, _ = _read(tmp_path, page, steps=steps, correction=False)
     assert recipe.scale > 1.5  # type: ignore[attr-defined]
-    assert cer(enlarged, TRUTH) < cer(as_is, TRUTH) - 0.05
-    assert cer(enlarged, TRUTH) < 0.1
+    assert cer(enlarged, TRUTH) < cer(as_is, TRUTH) - 0.08
 
 
 def test_huge_type_is_shrunk_by_a_whole_factor() -> None:

@@ -69,6 +69,11 @@ def test_process_writes_the_same_sidecars_and_exits_by_outcome(tmp_path: Path) -
     assert out.returncode == 0, out.stderr
     data = json.loads((folder / "one.json").read_text())
     assert data["schema"] == "hotocr/1" and data["languages"] == ["eng"]
+    recipe = data["pages"][0]["recipe"]  # what the page got, and why
+    assert recipe["model"] == "eng" and recipe["scale"] == 1.0
+    assert recipe["steps"] == ["downscale", "fit_text", "deskew"]
+    assert recipe["reasons"]["model"] == "as configured"
+    assert "paper even and white" in recipe["reasons"]["remove_background"]
     assert cer((folder / "one.txt").read_text(), "\n".join(ENGLISH_LINES)) < 0.03
     assert (folder / "one.png").exists()  # one-shot mode leaves the originals alone
 

@@ -397,6 +397,19 @@ def _check_cluster(cfg: config.Config, line: Callable[[str, str], None]) -> list
     return problems
 
 
+def _describe_fraktur(watch: config.WatchConfig) -> str:
+    """How the folder's Fraktur pages are read, for ``hotocr check``."""
+    if not config.fraktur_applies(watch.languages, watch.ocr.fraktur):
+        return f"{watch.ocr.fraktur}: not used (no German among {', '.join(watch.languages)})"
+    try:
+        installed = config.FRAKTUR_MODEL in tesseract.languages()
+    except HotocrError:
+        installed = False
+    model = f"model {config.FRAKTUR_MODEL} " + ("installed" if installed else "NOT INSTALLED")
+    how = "OSD tells Fraktur pages apart" if watch.ocr.fraktur == "auto" else "every page"
+    return f"{watch.ocr.fraktur}: {model}, {how}"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Report every problem at once, rather than stopping at the first."""
     problems: list[str] = []
@@ -442,6 +455,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             problems.append(f"watch[{i}]: {exc}")
             line(f"watch[{i}] backend", f"UNUSABLE: {exc}")
         line(f"watch[{i}] inbox", str(watch.inbox))
+        line(f"watch[{i}] fraktur", _describe_fraktur(watch))
     if cfg.daemon.executor == "local":
         line("executor", f"local, {cfg.effective_workers()} workers")
     else:

@@ -30,8 +30,10 @@ TARGET_HEIGHT = 24.0
 MAX_ENLARGE = 2.0
 #: ... and to at most this many pixels.
 MAX_PIXELS = 60_000_000
-#: Text taller than this (px) is shrunk by a whole factor (a receipt scanned at 600 DPI).
+#: Text taller than this (px) is shrunk by a whole factor (a receipt scanned at 600 DPI) ...
 SHRINK_ABOVE = 50.0
+#: ... the largest that leaves it at least this high.
+SHRUNK_HEIGHT = 25.0
 #: Paper this uneven (grey levels, 5th to 95th percentile) or this dark is cleaned for sure ...
 SURE_SPREAD = 100
 SURE_DARK = 150
@@ -110,7 +112,7 @@ def text_scale(survey: Survey, steps: tuple[str, ...], *, dpi: int | None) -> tu
         factor = min(MAX_ENLARGE, TARGET_HEIGHT / height)
         return round(factor, 3), f"text {height:.0f} px high: enlarged {factor:.2f}x"
     if height > SHRINK_ABOVE:
-        whole = round(height / TARGET_HEIGHT)
+        whole = max(2, int(height // SHRUNK_HEIGHT))
         return 1.0 / whole, f"text {height:.0f} px high: shrunk 1/{whole}"
     return 1.0, f"text {height:.0f} px high: kept"
 
