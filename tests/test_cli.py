@@ -45,6 +45,17 @@ def test_check_reports_tools_and_languages(tmp_path: Path) -> None:
     assert "tesseract library" in out.stdout
 
 
+def test_check_says_how_fraktur_pages_are_read(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[watch]]\ninbox = "de"\nlanguages = ["deu"]\n[[watch]]\ninbox = "en"\n'
+    )
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "watch[0] fraktur       auto: model frk installed" in out.stdout
+    assert "watch[1] fraktur       auto: not used" in out.stdout
+    assert "frk" in out.stdout.split("languages installed")[1].splitlines()[0]
+
+
 def test_check_fails_on_a_missing_language_and_names_the_package(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('[[watch]]\nlanguages = ["eng", "kor"]\n')
     out = hotocr("check", cwd=tmp_path)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from hotocr import pages
-from hotocr.preprocess import preprocess, to_gray
+from hotocr.preprocess import Plan, preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.sidecars import SCHEMA, now_iso, write_atomic
 
@@ -230,8 +230,11 @@ def _as_tesseract_saw_it(item: FlaggedPage) -> np.ndarray:
     rotation = int(page.get("rotation", 0))
     if rotation:
         gray = np.ascontiguousarray(np.rot90(gray, k=-rotation // 90))
-    steps = tuple(settings.get("steps", ()))
-    return preprocess(CpuBackend(), gray, dpi=loaded.dpi, steps=steps).image
+    # What this page got (its recipe: steps and fit_text's factor), else the folder's steps.
+    recipe = page.get("recipe") or {}
+    steps = tuple(recipe.get("steps", settings.get("steps", ())))
+    plan = Plan(steps=steps, scale=float(recipe.get("scale", 1.0)))
+    return preprocess(CpuBackend(), gray, dpi=loaded.dpi, steps=steps, plan=plan).image
 
 
 def _image_size(path: Path) -> tuple[int, int]:

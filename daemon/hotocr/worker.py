@@ -415,7 +415,19 @@ def _turn_before_reading(
     an unclear balance, lets OSD decide (keeping whichever reading is better)."""
     guess = sure_turn(prep.image, sideways=sideways, languages=settings.languages)
     if guess is None:
-        return _turn_if_osd_says(gray, dpi, prep, settings=settings, backend=backend, work=work)
+        by_osd = _turn_if_osd_says(gray, dpi, prep, settings=settings, backend=backend, work=work)
+        if by_osd is None or by_osd[2].confidence >= settings.low_confidence:
+            return by_osd
+        # OSD's turn reads poorly: OSD can be wrong on a stained or shadowed page (it turned
+        # an upright one by 180 degrees), so the page as scanned is read too.
+        scanned_prep, as_scanned = _read(
+            gray, dpi, prep, settings=settings, backend=backend, work=work
+        )
+        return (
+            (0, scanned_prep, as_scanned)
+            if as_scanned.confidence > by_osd[2].confidence
+            else by_osd
+        )
     turned = np.ascontiguousarray(np.rot90(gray, k=-guess // 90))
     guessed_prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
     if rec.confidence >= settings.low_confidence:
