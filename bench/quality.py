@@ -24,7 +24,6 @@ Writes ``bench/out/quality-<set>.json`` and prints a Markdown table per set.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import multiprocessing
@@ -89,11 +88,22 @@ def read(job: Job) -> Reading:
 
 
 def describe_choices(result: object) -> str:
-    """The page's model and steps, as the JSON sidecar records them (where it does)."""
+    """What the page got, in short: model, fit_text's factor, the steps after downscale and
+    fit_text, and which way a page read both ways was kept (the JSON sidecar has the why)."""
     recipe = getattr(result, "recipe", None)
     if recipe is None:
         return ""
-    return "; ".join(f"{k}: {v}" for k, v in dataclasses.asdict(recipe).items() if v)
+    parts = [recipe.model]
+    if recipe.scale != 1.0:
+        parts.append(f"x{recipe.scale:.2f}")
+    steps = [s for s in recipe.steps if s not in ("downscale", "fit_text")]
+    parts.append("+".join(steps) or "no step")
+    background = recipe.reasons.get("remove_background", "")
+    if "both ways" in background:
+        parts.append("both ways: " + ("without" if background.startswith("left out") else "with"))
+    if "contrast" in recipe.reasons:
+        parts.append("faint ink")
+    return "; ".join(parts)
 
 
 def _plain(job: Job) -> str:
