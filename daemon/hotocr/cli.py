@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         help='"local" or a Dask scheduler, tcp://HOST:PORT (default: the config\'s)',
     )
     proc.add_argument("--output", type=Path, help="folder for the sidecars (default: beside)")
+    proc.add_argument(
+        "--outputs",
+        type=_output_list,
+        help="files to write, e.g. txt,json,pdf (known: "
+        + ", ".join(config.OUTPUT_FORMATS)
+        + "; json is always written; default: the config's [ocr] outputs)",
+    )
     proc.set_defaults(func=cmd_process)
 
     init = sub.add_parser("init-config", help="write a complete, commented default config")
@@ -157,6 +164,16 @@ def _wait_for_workers(scheduler: PageScheduler, executor: str, timeout: float = 
         time.sleep(0.5)
 
 
+def _output_list(text: str) -> tuple[str, ...]:
+    wanted = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [w for w in wanted if w not in config.OUTPUT_FORMATS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown {', '.join(unknown)}; known: {', '.join(config.OUTPUT_FORMATS)}"
+        )
+    return wanted if "json" in wanted else (*wanted, "json")
+
+
 def cmd_process(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     configure("console" if sys.stderr.isatty() else cfg.daemon.log_format, "warning")
@@ -164,6 +181,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     languages = tuple(args.lang.split("+")) if args.lang else watch.languages
     _require_tools(config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),)))
     settings = PageSettings.from_watch(watch, languages)
+    formats = args.outputs or watch.ocr.outputs
     files = list(_expand(args.paths, watch.ignore))
     if not files:
         print("hotocr: no files to process", file=sys.stderr)
@@ -196,15 +214,20 @@ def cmd_process(args: argparse.Namespace) -> int:
                     continue
                 folder = args.output or path.absolute().parent
                 stem = _stem_for(folder, path, used)
-                sidecars.publish_result(
-                    done.result, original=path, folder=folder, stem=stem, move_original=False
+                published = sidecars.publish_result(
+                    done.result,
+                    original=path,
+                    folder=folder,
+                    stem=stem,
+                    move_original=False,
+                    formats=formats,
                 )
                 flagged = done.result.flagged_pages
                 note = f" (low confidence: pages {flagged})" if flagged else ""
                 progress.report(
                     path,
                     f"{done.result.source.pages} pages, confidence "
-                    f"{done.result.confidence:.1f} -> {folder / stem}.txt{note}",
+                    f"{done.result.confidence:.1f} -> {published.files[0]}{note}",
                 )
     finally:
         scheduler.close()
@@ -235,7 +258,11 @@ def _expand(paths: Sequence[Path], ignore: tuple[str, ...]) -> Iterator[Path]:
 
 
 def _looks_like_input(path: Path) -> bool:
-    return path.suffix.lower() in {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+    """A scan, not one of hotocr's own searchable PDFs from an earlier run."""
+    name = path.name.lower()
+    return name.endswith((".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")) and not name.endswith(
+        ".ocr.pdf"
+    )
 
 
 class _Progress:

@@ -34,6 +34,8 @@ PREPROCESS_STEPS = (
     "binarize",
     "binarize_sauvola",
 )
+#: What a document's result can be written as (``hotocr.outputs``); json is always among them.
+OUTPUT_FORMATS = ("txt", "json", "pdf", "hocr", "alto")
 DEFAULT_IGNORE = (
     ".*",
     "~$*",
@@ -119,6 +121,14 @@ class OcrConfig:
         "with Tesseract's Fraktur model (frk): auto tells them apart per page (OSD's script), "
         "always reads every page so.",
         choices=("auto", "off", "always"),
+    )
+    outputs: tuple[str, ...] = _opt(
+        ("txt", "json"),
+        "Files written per document: txt (text), json (everything; required: it marks a "
+        "document complete), pdf (<stem>.ocr.pdf: the original with an invisible text layer), "
+        "hocr (<stem>.hocr), alto (<stem>.alto.xml, ALTO v4).",
+        choices=OUTPUT_FORMATS,
+        min_items=1,
     )
     max_pages: int = _opt(
         2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
@@ -327,6 +337,11 @@ def _check_folders(ctx: _Context, watches: tuple[WatchConfig, ...]) -> None:
     inboxes: dict[Path, str] = {}
     for i, watch in enumerate(watches):
         where = f"watch[{i}]"
+        if "json" not in watch.ocr.outputs:
+            raise ConfigError(
+                f"{ctx.file}: [{where}.ocr] outputs = {list(watch.ocr.outputs)!r} must include "
+                '"json": it marks a document complete and feeds the index, review and recovery'
+            )
         for key in ("outbox", "failed"):
             other: Path = getattr(watch, key)
             if other == watch.inbox or other.is_relative_to(watch.inbox):

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hotocr import pages
+from hotocr import geometry, pages
 from hotocr.preprocess import Plan, preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.sidecars import SCHEMA, now_iso, write_atomic
@@ -102,11 +102,12 @@ def _section(item: FlaggedPage, output: Path) -> str:
     number = int(page["number"])
     image_name, scale, error = _page_picture(item, output)
     low = [w for w in page["words"] if float(w["confidence"]) < item.threshold]
+    shown = [(w, _shown_box(page, w["box"])) for w in low]
     boxes = "".join(
-        f'<rect class="low" x="{w["box"][0] * scale:.1f}" y="{w["box"][1] * scale:.1f}" '
-        f'width="{w["box"][2] * scale:.1f}" height="{w["box"][3] * scale:.1f}">'
+        f'<rect class="low" x="{b[0] * scale:.1f}" y="{b[1] * scale:.1f}" '
+        f'width="{b[2] * scale:.1f}" height="{b[3] * scale:.1f}">'
         f"<title>{html.escape(w['text'])} ({w['confidence']:.0f})</title></rect>"
-        for w in low
+        for w, b in shown
     )
     if image_name:
         width, height = _image_size(output / "pages" / image_name)
@@ -215,7 +216,23 @@ def _page_picture(item: FlaggedPage, output: Path) -> tuple[str | None, float, s
     return name, scale, ""
 
 
+def _shown_box(page: dict[str, Any], box: list[int]) -> tuple[int, int, int, int]:
+    """A word's box on the picture: the page turned upright as it was read (boxes are in
+    the pixels of the page as it came, ``width`` x ``height``; sidecars written before they
+    were have boxes on the preprocessed page, as the picture is then drawn)."""
+    left, top, width, height = (int(v) for v in box)
+    if "width" not in page:
+        return left, top, width, height
+    page_w, page_h = int(page["width"]), int(page["height"])
+    rotation = int(page.get("rotation", 0))
+    turned_w, turned_h = (page_h, page_w) if rotation in (90, 270) else (page_w, page_h)
+    turn = geometry.invert(geometry.unturn(rotation, page_w, page_h))
+    return geometry.map_box(turn, (left, top, width, height), width=turned_w, height=turned_h)
+
+
 def _as_tesseract_saw_it(item: FlaggedPage) -> np.ndarray:
+    """The page as it was read: turned upright; for sidecars from before the boxes were in
+    the page's own pixels, preprocessed as the sidecar records."""
     doc, page = item.document, item.page
     kind = pages.Kind(doc["source"]["format"])
     settings = doc.get("preprocess", {})
@@ -230,6 +247,8 @@ def _as_tesseract_saw_it(item: FlaggedPage) -> np.ndarray:
     rotation = int(page.get("rotation", 0))
     if rotation:
         gray = np.ascontiguousarray(np.rot90(gray, k=-rotation // 90))
+    if "width" in page:
+        return gray
     # What this page got (its recipe: steps and fit_text's factor), else the folder's steps.
     recipe = page.get("recipe") or {}
     steps = tuple(recipe.get("steps", settings.get("steps", ())))

@@ -346,6 +346,9 @@ class Service:
                 continue
             if job.out_dir is not None and job.out_stem is not None:
                 sidecars.remove_temporaries(job.out_dir, job.out_stem)
+                if job.work_path.exists():  # read again: an incomplete set goes
+                    for path in sidecars.remove_partial_outputs(job.out_dir, job.out_stem):
+                        log.info("recover.partial_output_removed", output=_shown(path))
             if not job.work_path.exists():
                 if job.state == "claiming":
                     # The rename never happened: the file is still in the inbox.
@@ -438,9 +441,15 @@ class Service:
         result = finished.result
         dest_dir = folder.config.outbox / job.rel_path.parent
         try:
-            stem = self._reserve_stem(job, dest_dir, (".txt", ".json"))
+            formats = folder.config.ocr.outputs
+            stem = self._reserve_stem(job, dest_dir, sidecars.output_suffixes(formats))
             published = sidecars.publish_result(
-                result, original=job.work_path, folder=dest_dir, stem=stem, move_original=True
+                result,
+                original=job.work_path,
+                folder=dest_dir,
+                stem=stem,
+                move_original=True,
+                formats=formats,
             )
             assert published.original is not None
             dest = published.original

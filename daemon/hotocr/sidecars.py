@@ -1,8 +1,12 @@
-"""Sidecars and publishing: the ``.txt``/``.json`` beside the original, and ``.error.json``.
+"""Publishing: a document's outputs (``hotocr.outputs``: ``.txt``, ``.json``, ``.ocr.pdf``,
+``.hocr``, ``.alto.xml``) beside the original, and ``.error.json`` for a failure.
 
-Every file is written to a temporary name in its destination folder, fsynced and renamed, so
-a reader never sees a partial file. Names are reserved so that two inputs never overwrite
-each other's results: a second ``scan.pdf`` becomes ``scan-2.pdf`` with ``scan-2.txt``.
+Every output is rendered to bytes first, so one that cannot be made leaves nothing behind;
+then each file is written to a temporary name in its destination folder, fsynced and renamed,
+so a reader never sees a partial file, and the JSON last: it marks the set complete. After a
+crash, recovery removes the outputs of a set without its JSON. Names are reserved so that two
+inputs never overwrite each other's results: a second ``scan.pdf`` becomes ``scan-2.pdf`` with
+``scan-2.txt``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotocr import __version__
+from hotocr import __version__, outputs
 from hotocr.errors import HotocrError
 from hotocr.pages import SourceInfo
 from hotocr.recognize import mean_confidence
@@ -100,6 +104,8 @@ def _page_json(page: PageResult) -> dict[str, Any]:
         "low_confidence": page.low_confidence,
         "rotation": page.rotation,
         "skew_degrees": page.skew_degrees,
+        "width": page.size[0],
+        "height": page.size[1],
         "seconds": page.seconds,
         "error": page.error,
         "recipe": _recipe_json(page),
@@ -268,28 +274,87 @@ def free_stem(
 @dataclass(frozen=True)
 class Published:
     original: Path | None
-    text: Path
     json: Path
+    #: Every output written, the JSON last.
+    files: tuple[Path, ...] = ()
+
+
+def output_suffixes(formats: Iterable[str]) -> tuple[str, ...]:
+    """The file endings ``formats`` write (for choosing a free name)."""
+    return tuple(outputs.SUFFIXES[f] for f in formats)
+
+
+def render_outputs(
+    result: DocumentResult, formats: Iterable[str], *, original: Path, name: str
+) -> list[tuple[str, bytes]]:
+    """Each asked-for output as (suffix, bytes), the JSON last."""
+    wanted = [f for f in outputs.FORMATS if f in set(formats) and f != "json"] + ["json"]
+    rendered = []
+    for fmt in wanted:
+        if fmt == "txt":
+            data = document_text(result).encode("utf-8")
+        elif fmt == "json":
+            data = json_bytes(document_json(result, name=name))
+        elif fmt == "pdf":
+            from hotocr.outputs import pdf  # noqa: PLC0415 - pikepdf and img2pdf on demand
+
+            data = pdf.render(result, original=original, name=name)
+        elif fmt == "hocr":
+            from hotocr.outputs import hocr  # noqa: PLC0415
+
+            data = hocr.render(result, name=name)
+        else:
+            from hotocr.outputs import alto  # noqa: PLC0415
+
+            data = alto.render(result, name=name)
+        rendered.append((outputs.SUFFIXES[fmt], data))
+    return rendered
 
 
 def publish_result(
-    result: DocumentResult, *, original: Path, folder: Path, stem: str, move_original: bool
+    result: DocumentResult,
+    *,
+    original: Path,
+    folder: Path,
+    stem: str,
+    move_original: bool,
+    formats: Iterable[str] = outputs.DEFAULT_FORMATS,
 ) -> Published:
-    """Write the sidecars (text first, JSON last as the 'complete' marker), then the original.
+    """Write the outputs (the JSON last, as the 'complete' marker), then move the original.
 
-    The original is moved only after both sidecars are durable: a crash in between leaves
-    it in the inbox to be processed again, never a moved original without its results.
+    The original is moved only after every output is durable: a crash in between leaves it
+    claimed, to be processed again, never a moved original without its results.
     """
-    text_path, json_path = folder / f"{stem}.txt", folder / f"{stem}.json"
     dest = folder / f"{stem}{original.suffix}"
+    rendered = render_outputs(result, formats, original=original, name=dest.name)
     fail_point("publish")
-    write_atomic(text_path, document_text(result).encode("utf-8"))
-    write_atomic(json_path, json_bytes(document_json(result, name=dest.name)))
+    written = []
+    for i, (suffix, data) in enumerate(rendered):
+        path = folder / f"{stem}{suffix}"
+        write_atomic(path, data)
+        written.append(path)
+        if i == 0 and len(rendered) > 1:
+            crash_point("between_outputs")
+    json_path = written[-1]
     crash_point("after_publish")
     if move_original:
         move_atomic(original, dest)
-        return Published(dest, text_path, json_path)
-    return Published(None, text_path, json_path)
+        return Published(dest, json_path, tuple(written))
+    return Published(None, json_path, tuple(written))
+
+
+def remove_partial_outputs(folder: Path, stem: str) -> list[Path]:
+    """The outputs a publish of ``stem`` wrote before a crash, when its JSON (written last)
+    is missing: the set is incomplete, and the document is read again."""
+    if (folder / f"{stem}.json").exists():
+        return []
+    removed = []
+    for suffix in outputs.SUFFIXES.values():
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def publish_failure(

@@ -15,7 +15,14 @@ import os
 import signal
 import time
 
-POINTS = ("after_claim", "after_ocr", "after_temp_sidecar", "after_publish", "before_commit")
+POINTS = (
+    "after_claim",
+    "after_ocr",
+    "after_temp_sidecar",
+    "between_outputs",
+    "after_publish",
+    "before_commit",
+)
 
 
 def crash_point(name: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hotocr import pages
+from hotocr import geometry, pages
 from hotocr._exec import libtesseract, tesseract
 from hotocr.config import FRAKTUR_LANGUAGES, FRAKTUR_MODEL, WatchConfig, fraktur_applies
 from hotocr.correct import Correction, correct_text
@@ -138,6 +138,9 @@ class PageResult:
     #: GPU memory held by this worker's preprocessing after the page (0 on the CPU).
     gpu_memory_bytes: int = 0
     recipe: Recipe | None = None
+    #: Width and height in pixels of the page as a viewer shows it (rendered at the folder's
+    #: DPI, or the image as decoded), the space of the words' boxes.
+    size: tuple[int, int] = (0, 0)
 
 
 def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
@@ -316,6 +319,7 @@ def read_page(task: PageTask) -> PageResult:
                 seconds=round(time.perf_counter() - start, 3),
                 backend=backend.name,
                 error=str(exc),
+                size=(gray.shape[1], gray.shape[0]),
             )
     return PageResult(
         number=task.number,
@@ -323,7 +327,7 @@ def read_page(task: PageTask) -> PageResult:
         raw_text=rec.text,
         confidence=rec.confidence,
         low_confidence=rec.confidence < settings.low_confidence,
-        words=rec.words,
+        words=on_page(rec.words, prep, rotation, gray.shape),
         rotation=rotation,
         skew_degrees=prep.skew_degrees if prep.skew_applied else 0.0,
         seconds=round(time.perf_counter() - start, 3),
@@ -336,6 +340,22 @@ def read_page(task: PageTask) -> PageResult:
             scale=prep.plan.scale,
             reasons={"model": model_reason, **prep.plan.reasons},
         ),
+        size=(gray.shape[1], gray.shape[0]),
+    )
+
+
+def on_page(
+    words: tuple[Word, ...], prep: Preprocessed, rotation: int, shape: tuple[int, ...]
+) -> tuple[Word, ...]:
+    """The words' boxes moved from the image Tesseract read (preprocessed, maybe turned) to
+    the page as it was loaded: one pixel space for the JSON, the PDF, hOCR and ALTO."""
+    height, width = shape[0], shape[1]
+    back = geometry.compose(geometry.unturn(rotation, width, height), prep.to_input)
+    if back == geometry.IDENTITY:
+        return words
+    return tuple(
+        dataclasses.replace(w, box=geometry.map_box(back, w.box, width=width, height=height))
+        for w in words
     )
 
 

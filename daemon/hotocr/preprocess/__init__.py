@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from hotocr import geometry
 from hotocr.errors import ConfigError, MissingDependency
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
@@ -58,6 +59,8 @@ class Preprocessed:
     milliseconds: dict[str, float]
     #: What the page got and why (with ``adaptive``: chosen from its survey).
     plan: Plan
+    #: From ``image``'s pixels back to the page given to ``preprocess``.
+    to_input: geometry.Affine = geometry.IDENTITY
 
 
 def to_gray(image: Image.Image) -> HostImage:
@@ -106,6 +109,7 @@ def preprocess(
         backend=backend.name,
         milliseconds=timings,
         plan=plan,
+        to_input=state.to_input,
     )
 
 

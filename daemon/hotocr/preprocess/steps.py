@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotocr import geometry
 from hotocr.preprocess.backend import Array, Backend
 
 #: Resolution assumed when a page says nothing about its own.
@@ -46,6 +47,13 @@ class PageState:
     fit_scale: float = 1.0
     #: Grey level of faint ink that ``contrast`` stretches to black (None: the usual stretch).
     faint_ink: int | None = None
+    #: From the current page's pixels back to the page the steps started from.
+    to_input: geometry.Affine = geometry.IDENTITY
+
+    def resized(self, before: tuple[int, ...], after: tuple[int, ...]) -> None:
+        """A step scaled the page from ``before`` to ``after`` (height, width)."""
+        step = geometry.scaling(before[1] / after[1], before[0] / after[0])
+        self.to_input = geometry.compose(self.to_input, step)
 
     @property
     def effective_dpi(self) -> int:
@@ -67,7 +75,9 @@ def upscale(backend: Backend, image: Array, state: PageState) -> Array:
     factor = UPSCALE_TO_DPI / state.dpi
     h, w = image.shape
     state.dpi = UPSCALE_TO_DPI
-    return backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+    return _resized(
+        state, image, backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+    )
 
 
 def downscale(backend: Backend, image: Array, state: PageState) -> Array:
@@ -80,8 +90,10 @@ def downscale(backend: Backend, image: Array, state: PageState) -> Array:
     h, w = image.shape
     state.dpi = DOWNSCALE_TO_DPI
     if factor.is_integer():
-        return _shrink(backend, image, int(factor))
-    return backend.resize(image, round(h / factor), round(w / factor), smooth=True)
+        return _shrunk(state, backend, image, int(factor))
+    return _resized(
+        state, image, backend.resize(image, round(h / factor), round(w / factor), smooth=True)
+    )
 
 
 #: ``fit_text`` enlarges a page to at most this many pixels (a letter page at 600 DPI).
@@ -100,8 +112,10 @@ def fit_text(backend: Backend, image: Array, state: PageState) -> Array:
         state.dpi = round(state.dpi * factor)
     shrink = 1.0 / factor
     if shrink.is_integer() and shrink > 1:
-        return _shrink(backend, image, int(shrink))
-    return backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+        return _shrunk(state, backend, image, int(shrink))
+    return _resized(
+        state, image, backend.resize(image, round(h * factor), round(w * factor), smooth=True)
+    )
 
 
 def remove_background(backend: Backend, image: Array, state: PageState) -> Array:
@@ -191,6 +205,9 @@ def deskew(backend: Backend, image: Array, state: PageState) -> Array:
     if confidence < DESKEW_MIN_CONFIDENCE or abs(angle) < DESKEW_MIN_ANGLE:
         return image
     state.skew_applied = True
+    h, w = image.shape
+    matrix, _, _ = geometry.rotation(h, w, angle)
+    state.to_input = geometry.compose(state.to_input, geometry.invert(matrix))
     return backend.rotate(image, angle, fill=_paper_level(backend, image))
 
 
@@ -250,6 +267,22 @@ def shrink_to(backend: Backend, image: Array, long_side: int) -> Array:
 def shrink_factor(image: Array, long_side: int) -> int:
     """The whole factor that brings ``image``'s long side nearest ``long_side`` (at least 1)."""
     return max(1, round(max(int(n) for n in image.shape) / long_side))
+
+
+def _resized(state: PageState, before: Array, after: Array) -> Array:
+    state.resized(before.shape, after.shape)
+    return after
+
+
+def _shrunk(state: PageState, backend: Backend, image: Array, factor: int) -> Array:
+    """``_shrink`` on the page itself: its geometry is recorded (a whole factor exactly, the
+    few rows and columns left out lie beyond the last pixel)."""
+    out = _shrink(backend, image, factor)
+    if out.shape[0] * factor <= image.shape[0] and out.shape[1] * factor <= image.shape[1]:
+        state.to_input = geometry.compose(state.to_input, geometry.scaling(factor, factor))
+    else:
+        state.resized(image.shape, out.shape)
+    return out
 
 
 def _shrink(backend: Backend, image: Array, factor: int) -> Array:

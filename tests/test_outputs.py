@@ -1,0 +1,309 @@
+"""Searchable PDF, hOCR and ALTO, checked with real clients: poppler's pdftotext and pdfimages,
+qpdf --check, an XSD validator, an HTML parser."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pikepdf
+import pytest
+from lxml import etree
+from PIL import Image
+
+from hotocr import geometry
+
+from .conftest import ENGLISH_LINES, eval_path, render_page
+
+SCHEMAS = Path(__file__).parent / "schemas"
+ALL = "txt,json,pdf,hocr,alto"
+
+
+def process(*files: Path, out: Path, outputs: str = ALL) -> None:
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "hotocr", "process", *map(str, files)),
+            *("--output", str(out), "--outputs", outputs, "--lang", "eng"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_unturn_maps_a_turned_pixel_back_to_where_it_was(turn: int) -> None:
+    page = np.zeros((30, 50), np.uint8)
+    page[7, 11] = 255  # row 7, column 11: the pixel whose edges are x 11-12, y 7-8
+    turned = np.rot90(page, k=-turn // 90)
+    ys, xs = np.nonzero(turned)
+    box = geometry.map_box(
+        geometry.unturn(turn, 50, 30), (int(xs[0]), int(ys[0]), 1, 1), width=50, height=30
+    )
+    assert box == (11, 7, 1, 1)
+
+
+def test_rotation_matches_opencv() -> None:
+    matrix, new_w, new_h = geometry.rotation(300, 500, 7.5)
+    theirs = cv2.getRotationMatrix2D((250.0, 150.0), 7.5, 1.0)
+    theirs[0, 2] += (new_w - 500) / 2.0
+    theirs[1, 2] += (new_h - 300) / 2.0
+    assert np.allclose(np.array(matrix), theirs)
+    back = geometry.compose(geometry.invert(matrix), matrix)
+    assert np.allclose(np.array(back), np.array(geometry.IDENTITY))
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+
+def words_of(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    """pdftotext -bbox: each word and its box in points, origin top left of the page shown."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        html,
+    )
+    return [(t, float(a), float(b), float(c), float(d)) for a, b, c, d, t in found]
+
+
+def page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    """Each page's size in points as a viewer shows it (its /Rotate applied)."""
+    out = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "9999", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    sizes = re.findall(r"Page +\d+ size: +([\d.]+) x ([\d.]+) pts", out)
+    turns = re.findall(r"Page +\d+ rot: +(\d+)", out)
+    return [
+        (float(h), float(w)) if rot in ("90", "270") else (float(w), float(h))
+        for (w, h), rot in zip(sizes, turns, strict=True)
+    ]
+
+
+def assert_boxes_match(pdf: Path, data: dict, *, page_index: int) -> None:
+    """Every JSON word of the page lies, in the PDF, within 2% of the page size of its box."""
+    page = data["pages"][page_index]
+    shown_w, shown_h = page_sizes(pdf)[page_index]
+    sx, sy = shown_w / page["width"], shown_h / page["height"]
+    placed = [w for w in words_of_page(pdf, page_index + 1)]
+    assert placed, "no text layer on the page"
+    unmatched = list(placed)
+    checked = 0
+    for word in page["words"]:
+        left, top, width, height = word["box"]
+        cx, cy = (left + width / 2) * sx, (top + height / 2) * sy
+        same = [p for p in unmatched if p[0] == word["text"]]
+        if not same:
+            continue  # a word the corrector changed appears under its corrected text
+        nearest = min(
+            same, key=lambda p: math.hypot((p[1] + p[3]) / 2 - cx, (p[2] + p[4]) / 2 - cy)
+        )
+        _, x0, y0, x1, y1 = nearest
+        assert abs((x0 + x1) / 2 - cx) <= 0.02 * shown_w, (word["text"], x0, x1, cx)
+        assert abs((y0 + y1) / 2 - cy) <= 0.02 * shown_h, (word["text"], y0, y1, cy)
+        unmatched.remove(nearest)
+        checked += 1
+    assert checked >= 0.9 * len(page["words"])
+
+
+def words_of_page(pdf: Path, number: int) -> list[tuple[str, float, float, float, float]]:
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(number), "-l", str(number), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        html,
+    )
+    return [(t, float(a), float(b), float(c), float(d)) for a, b, c, d, t in found]
+
+
+def qpdf_check(pdf: Path) -> None:
+    run = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No syntax or stream encoding errors" in run.stdout
+
+
+def test_an_image_becomes_a_searchable_pdf_with_its_pixels_untouched(tmp_path: Path) -> None:
+    source = tmp_path / "letter.png"
+    render_page(ENGLISH_LINES, height=1100).save(source, dpi=(300, 300))
+    out = tmp_path / "out"
+    process(source, out=out)
+    pdf, data = out / "letter.ocr.pdf", json.loads((out / "letter.json").read_text())
+    qpdf_check(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert text.split() == (out / "letter.txt").read_text().split()
+    assert_boxes_match(pdf, data, page_index=0)
+    assert page_sizes(pdf)[0] == pytest.approx((2480 * 72 / 300, 1100 * 72 / 300), abs=0.5)
+    # The page's picture is the PNG's pixels, losslessly.
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert len(listed) == 1 and listed[0].split()[3:5] == ["2480", "1100"]
+    subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / "img")], check=True)
+    taken = np.asarray(Image.open(tmp_path / "img-000.png").convert("L"))
+    assert np.array_equal(taken, np.asarray(Image.open(source).convert("L")))
+
+
+def test_a_jpeg_is_passed_through_as_it_is(tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    render_page(ENGLISH_LINES[:3], height=700).convert("RGB").save(source, quality=85)
+    out = tmp_path / "out"
+    process(source, out=out, outputs="json,pdf")
+    with pikepdf.open(out / "photo.ocr.pdf") as pdf:
+        images = [img for page in pdf.pages for img in page.get_images().values()]
+        assert len(images) == 1 and images[0].Filter == pikepdf.Name.DCTDecode
+        assert images[0].read_raw_bytes() == source.read_bytes()
+    assert not (out / "photo.txt").exists()  # only what was asked for
+
+
+def test_pdf_pages_keep_their_images_and_the_text_sits_on_the_words(tmp_path: Path) -> None:
+    """The 4 pages drawn at 0/90/180/270 degrees, a page with /Rotate, and a skewed page."""
+    originals = [
+        eval_path("pages", "ocrmypdf_cardinal.pdf"),
+        eval_path("pages", "ocrmypdf_rotated_skew.pdf"),
+        eval_path("pages", "ocrmypdf_skew.pdf"),
+    ]
+    rotated = tmp_path / "rotate90.pdf"
+    with pikepdf.open(originals[2]) as pdf:
+        pdf.pages[0].obj.Rotate = 90
+        pdf.save(rotated)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in [*originals, rotated]:
+        shutil.copy(path, folder / path.name)
+    out = tmp_path / "out"
+    process(*sorted(folder.iterdir()), out=out)
+    for path in sorted(folder.iterdir()):
+        stem = path.stem
+        pdf, data = out / f"{stem}.ocr.pdf", json.loads((out / f"{stem}.json").read_text())
+        qpdf_check(pdf)
+        for index in range(len(data["pages"])):
+            assert_boxes_match(pdf, data, page_index=index)
+        assert image_streams(pdf) == image_streams(path), stem
+        assert pdfimages_list(pdf) == pdfimages_list(path), stem
+    # The turned pages really were turned to be read.
+    cardinal = json.loads((out / "ocrmypdf_cardinal.json").read_text())
+    assert [p["rotation"] for p in cardinal["pages"]] == [0, 270, 180, 90]
+    # A turned page's text is found word for word. (This page has two columns, which
+    # pdftotext orders by its own rules; pdftotext joins words hyphenated at a line's end.)
+    text = subprocess.run(
+        ["pdftotext", str(out / "ocrmypdf_cardinal.ocr.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pages = (out / "ocrmypdf_cardinal.txt").read_text().split("\f")
+    for shown, read in zip(text.split("\f")[:4], pages, strict=True):
+        found, wanted = Counter(shown.split()), Counter(read.split())
+        assert sum((found & wanted).values()) >= 0.97 * sum(wanted.values())
+
+
+def image_streams(pdf: Path) -> list[str]:
+    with pikepdf.open(pdf) as doc:
+        return sorted(
+            hashlib.sha256(img.read_raw_bytes()).hexdigest()
+            for page in doc.pages
+            for img in page.get_images().values()
+        )
+
+
+def pdfimages_list(pdf: Path) -> list[list[str]]:
+    rows = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    # page, num, type, width, height, color, comp, bpc, enc, interp, object, id, x-ppi, y-ppi
+    return [[r.split()[i] for i in (0, 2, 3, 4, 5, 6, 7, 8)] for r in rows]
+
+
+class _Words(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self.pages: list[str] = []
+        self._in_word = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        cls = dict(attrs).get("class")
+        if cls == "ocr_page":
+            self.pages.append(dict(attrs).get("title") or "")
+        self._in_word = cls == "ocrx_word"
+        if self._in_word:
+            self.words.append("")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_word:
+            self.words[-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_word = False
+
+
+def test_hocr_and_alto_hold_every_word_with_its_box(tmp_path: Path) -> None:
+    source = tmp_path / "two.tif"
+    frames = [render_page(ENGLISH_LINES, height=900), render_page(ENGLISH_LINES[:2], height=900)]
+    frames[0].save(source, save_all=True, append_images=frames[1:], dpi=(300, 300))
+    out = tmp_path / "out"
+    process(source, out=out)
+    data = json.loads((out / "two.json").read_text())
+    words = [w["text"] for p in data["pages"] for w in p["words"]]
+
+    parser = _Words()
+    parser.feed((out / "two.hocr").read_text(encoding="utf-8"))
+    assert len(parser.words) == len(words)
+    assert len(parser.pages) == 2 and "bbox 0 0 2480 900" in parser.pages[0]
+    etree.fromstring((out / "two.hocr").read_bytes())  # well-formed XHTML
+
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "alto-4-2.xsd")))
+    alto = etree.parse(str(out / "two.alto.xml"))
+    schema.assertValid(alto)
+    ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
+    strings = alto.findall(".//a:String", ns)
+    assert [s.get("CONTENT") for s in strings] == [
+        w["text"] for p in data["pages"] for w in _fixed_words(p)
+    ]
+    first = strings[0]
+    box = data["pages"][0]["words"][0]["box"]
+    assert [int(first.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == box
+    assert 0 <= float(first.get("WC")) <= 1
+
+
+def _fixed_words(page: dict) -> list[dict]:
+    return page["words"]
+
+
+def test_a_corrected_word_keeps_tesseracts_reading_in_alto(tmp_path: Path) -> None:
+    source = tmp_path / "typos.png"
+    render_page(("Th1s 1s 4 s@mple w1th typ0s.",), height=400).save(source, dpi=(300, 300))
+    out = tmp_path / "out"
+    process(source, out=out, outputs="json,alto,pdf")
+    alto = etree.parse(str(out / "typos.alto.xml"))
+    ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
+    contents = {
+        s.get("CONTENT"): s.findtext("a:ALTERNATIVE", namespaces=ns)
+        for s in alto.findall(".//a:String", ns)
+    }
+    assert contents.get("sample") == "s@mple" and contents.get("is") == "1s"
+    pdftext = subprocess.run(
+        ["pdftotext", str(out / "typos.ocr.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "This is a sample" in " ".join(pdftext.split())
