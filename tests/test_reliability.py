@@ -32,15 +32,22 @@ def drop(inbox: Path, name: str, line: str) -> None:
     render_page((line, *ENGLISH_LINES[:1]), height=700).save(inbox / name, format="PNG")
 
 
+ALL_OUTPUTS = ("txt", "json", "pdf", "hocr", "alto")
+SUFFIXES = {"txt": ".txt", "json": ".json", "pdf": ".ocr.pdf", "hocr": ".hocr", "alto": ".alto.xml"}
+
+
+@pytest.mark.parametrize("outputs", [("txt", "json"), ALL_OUTPUTS], ids=["txt+json", "all"])
 @pytest.mark.parametrize("point", POINTS)
-def test_a_crash_at_any_step_loses_and_duplicates_nothing(tmp_path: Path, point: str) -> None:
+def test_a_crash_at_any_step_loses_and_duplicates_nothing(
+    tmp_path: Path, point: str, outputs: tuple[str, ...]
+) -> None:
     (tmp_path / "inbox" / "sub").mkdir(parents=True)
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, extra=f"[ocr]\noutputs = {json.dumps(list(outputs))}")
     drop(tmp_path / "inbox", "first.png", "The first document.")
     drop(tmp_path / "inbox" / "sub", "second.png", "The second document.")
     # 1. A daemon that SIGKILLs itself at `point` while handling the first file.
     assert run_until_killed(tmp_path, config, point) == -9
-    # 2. A normal restart finishes everything.
+    # 2. A normal restart finishes everything: every output of each document, once.
     daemon = start_daemon(tmp_path, config)
     try:
         wait_until_inbox_and_work_are_empty(daemon)
@@ -49,19 +56,21 @@ def test_a_crash_at_any_step_loses_and_duplicates_nothing(tmp_path: Path, point:
     out = daemon.outbox
     rows = (out / "index.csv").read_text().splitlines()[1:]
     assert sorted(r.split(",")[1] for r in rows) == ["first.png", "sub/second.png"]
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-        "first.json",
-        "first.png",
-        "first.txt",
-        "index.csv",
-        "sub/second.json",
-        "sub/second.png",
-        "sub/second.txt",
+    expected = ["index.csv"] + [
+        f"{stem}{suffix}"
+        for stem in ("first", "sub/second")
+        for suffix in [".png", *(SUFFIXES[o] for o in outputs)]
     ]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
+        expected
+    )
     for stem, line in (("first", "first document"), ("sub/second", "second document")):
         data = json.loads((out / f"{stem}.json").read_text())
         assert data["source"]["name"] == Path(stem).name + ".png"
-        assert line in (out / f"{stem}.txt").read_text()
+        if "txt" in outputs:
+            assert line in (out / f"{stem}.txt").read_text()
+        if "pdf" in outputs:
+            assert (out / f"{stem}.ocr.pdf").read_bytes().startswith(b"%PDF-")
     assert not list(daemon.failed.rglob("*"))
     assert not [p for p in tmp_path.rglob("*.hotocr-tmp")]
 

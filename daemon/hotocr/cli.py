@@ -424,6 +424,20 @@ def _check_cluster(cfg: config.Config, line: Callable[[str, str], None]) -> list
     return problems
 
 
+def _describe_outputs(watch: config.WatchConfig) -> tuple[str, str | None]:
+    """The folder's outputs as file names, and what stops one of them, for ``hotocr check``."""
+    from hotocr import outputs  # noqa: PLC0415 - the worker's modules, only for check
+    from hotocr.outputs import pdf  # noqa: PLC0415
+
+    names = ", ".join(f"{f} (<stem>{outputs.SUFFIXES[f]})" for f in watch.ocr.outputs)
+    if "pdf" not in watch.ocr.outputs:
+        return names, None
+    try:
+        return f"{names}; glyphless font {pdf.font_path()}", None
+    except MissingDependency as exc:
+        return f"{names}; pdf UNUSABLE", str(exc)
+
+
 def _describe_fraktur(watch: config.WatchConfig) -> str:
     """How the folder's Fraktur pages are read, for ``hotocr check``."""
     if not config.fraktur_applies(watch.languages, watch.ocr.fraktur):
@@ -483,6 +497,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             line(f"watch[{i}] backend", f"UNUSABLE: {exc}")
         line(f"watch[{i}] inbox", str(watch.inbox))
         line(f"watch[{i}] fraktur", _describe_fraktur(watch))
+        outputs, problem = _describe_outputs(watch)
+        line(f"watch[{i}] outputs", outputs)
+        if problem:
+            problems.append(f"watch[{i}]: {problem}")
     if cfg.daemon.executor == "local":
         line("executor", f"local, {cfg.effective_workers()} workers")
     else:
