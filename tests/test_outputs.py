@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import cv2
+import img2pdf
 import numpy as np
 import pikepdf
 import pytest
@@ -70,18 +71,6 @@ def test_rotation_matches_opencv() -> None:
 # --- the files ---------------------------------------------------------------------------------
 
 
-def words_of(pdf: Path) -> list[tuple[str, float, float, float, float]]:
-    """pdftotext -bbox: each word and its box in points, origin top left of the page shown."""
-    html = subprocess.run(
-        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    found = re.findall(
-        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
-        html,
-    )
-    return [(t, float(a), float(b), float(c), float(d)) for a, b, c, d, t in found]
-
-
 def page_sizes(pdf: Path) -> list[tuple[float, float]]:
     """Each page's size in points as a viewer shows it (its /Rotate applied)."""
     out = subprocess.run(
@@ -122,6 +111,8 @@ def assert_boxes_match(pdf: Path, data: dict, *, page_index: int) -> None:
 
 
 def words_of_page(pdf: Path, number: int) -> list[tuple[str, float, float, float, float]]:
+    """pdftotext -bbox of one page: each word and its box in points, from the shown page's top
+    left."""
     html = subprocess.run(
         ["pdftotext", "-bbox", "-f", str(number), "-l", str(number), str(pdf), "-"],
         capture_output=True,
@@ -279,16 +270,12 @@ def test_hocr_and_alto_hold_every_word_with_its_box(tmp_path: Path) -> None:
     ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
     strings = alto.findall(".//a:String", ns)
     assert [s.get("CONTENT") for s in strings] == [
-        w["text"] for p in data["pages"] for w in _fixed_words(p)
+        w["text"] for p in data["pages"] for w in p["words"]
     ]
     first = strings[0]
     box = data["pages"][0]["words"][0]["box"]
     assert [int(first.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == box
     assert 0 <= float(first.get("WC")) <= 1
-
-
-def _fixed_words(page: dict) -> list[dict]:
-    return page["words"]
 
 
 def test_a_corrected_word_keeps_tesseracts_reading_in_alto(tmp_path: Path) -> None:
@@ -307,3 +294,19 @@ def test_a_corrected_word_keeps_tesseracts_reading_in_alto(tmp_path: Path) -> No
         ["pdftotext", str(out / "typos.ocr.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "This is a sample" in " ".join(pdftext.split())
+
+
+def test_a_page_without_text_gets_no_text_layer(tmp_path: Path) -> None:
+    """A blank page is left exactly as it was; the page with words gets its layer."""
+    blank, text = tmp_path / "blank.png", tmp_path / "text.png"
+    Image.new("L", (1240, 1754), 255).save(blank, dpi=(150, 150))
+    render_page(ENGLISH_LINES, width=1240, height=1754).save(text, dpi=(150, 150))
+    source = tmp_path / "mixed.pdf"
+    source.write_bytes(img2pdf.convert([str(blank), str(text)]))
+    out = tmp_path / "out"
+    process(source, out=out, outputs="json,pdf")
+    result = out / "mixed.ocr.pdf"
+    assert words_of_page(result, 1) == [] and words_of_page(result, 2)
+    with pikepdf.open(source) as before, pikepdf.open(result) as after:
+        assert before.pages[0].obj.Contents.read_bytes() == after.pages[0].obj.Contents.read_bytes()
+        assert len(after.pages[1].obj.Contents) == 3  # q; the original; Q and the text
