@@ -26,7 +26,6 @@ from hotocr._exec import tesseract
 from hotocr.config import Config, WatchConfig
 from hotocr.errors import (
     DuplicateInput,
-    HotocrError,
     NotReady,
     NotRegularFile,
     Quarantined,
@@ -35,6 +34,7 @@ from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
 from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
+from hotocr.publisher import Publisher, retry_at, shown
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
@@ -47,8 +47,6 @@ TICK_SECONDS = 0.2
 #: A settled file that still fails its completeness check is looked at again after this, and
 #: given up as truncated after ``incomplete_seconds`` (zero-byte placeholders never are).
 NOT_READY_RETRY_SECONDS = 5.0
-#: Retries after a transient error (disk full, ...) wait 5 s, 10 s, 20 s ... at most this.
-MAX_BACKOFF_SECONDS = 300.0
 #: More watcher events than this in one tick may mean inotify dropped some: rescan soon.
 BURST_EVENTS = 500
 
@@ -96,10 +94,13 @@ class Service:
         self._metrics = Metrics(config.daemon.health_stall_seconds)
         self._review = review.ReviewUpdater(
             lambda outbox, exc: self._log.error(
-                "review.failed", outbox=_shown(outbox), error=str(exc)
+                "review.failed", outbox=shown(outbox), error=str(exc)
             )
         )
         self._in_flight = [0 for _ in self._folders]
+        self._publisher = Publisher(
+            self._journal, self._metrics, self._log, review=self._review.request
+        )
 
     def _on_path(self, index: int, path: Path) -> None:
         """Called from watchdog threads: only hand the path over to the loop."""
@@ -252,7 +253,7 @@ class Service:
     # --- claiming -------------------------------------------------------------------------
 
     def _claim(self, folder: _Folder, path: Path, scheduler: PageScheduler) -> None:
-        log = self._log.bind(path=_shown(path))
+        log = self._log.bind(path=shown(path))
         try:
             if not pages.is_regular_file(path):
                 if not os.path.lexists(path):
@@ -267,7 +268,7 @@ class Service:
         except FileNotFoundError:
             return  # renamed or deleted before we got to it: its new name shows up
         except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
-            self._fail_unclaimed(folder, path, exc)
+            self._publisher.refuse(folder.config, path, exc)
             return
         folder.incomplete_since.pop(path, None)
         rel = path.relative_to(folder.config.inbox)
@@ -307,7 +308,7 @@ class Service:
                 return
         self._log.info(
             "document.started",
-            path=_shown(job.original),
+            path=shown(job.original),
             sha256=source.sha256,
             pages=source.pages,
             attempt=attempts,
@@ -326,10 +327,10 @@ class Service:
             return
         if not empty and now - first > folder.config.incomplete_seconds:
             folder.incomplete_since.pop(path, None)
-            self._fail_unclaimed(folder, path, exc)
+            self._publisher.refuse(folder.config, path, exc)
             return
         if first == now:
-            self._log.info("file.waiting", path=_shown(path), reason=str(exc))
+            self._log.info("file.waiting", path=shown(path), reason=str(exc))
         retry = min(NOT_READY_RETRY_SECONDS, folder.config.incomplete_seconds / 2)
         folder.tracker.defer(path, retry)
 
@@ -340,7 +341,7 @@ class Service:
         folders = {f.config.inbox: f for f in self._folders}
         for job in self._journal.unfinished():
             folder = folders.get(job.inbox)
-            log = self._log.bind(path=_shown(job.original), job=job.id, state=job.state)
+            log = self._log.bind(path=shown(job.original), job=job.id, state=job.state)
             if folder is None:
                 log.warning("recover.unknown_inbox")  # the folder left the config: leave it be
                 continue
@@ -348,7 +349,7 @@ class Service:
                 sidecars.remove_temporaries(job.out_dir, job.out_stem)
                 if job.work_path.exists():  # read again: an incomplete set goes
                     for path in sidecars.remove_partial_outputs(job.out_dir, job.out_stem):
-                        log.info("recover.partial_output_removed", output=_shown(path))
+                        log.info("recover.partial_output_removed", output=shown(path))
             if not job.work_path.exists():
                 if job.state == "claiming":
                     # The rename never happened: the file is still in the inbox.
@@ -359,7 +360,7 @@ class Service:
                     log.info("recover.already_published")
                 else:
                     self._journal.set_state(job.id, "failed", reason="lost")
-                    log.error("recover.work_file_missing", work=_shown(job.work_path))
+                    log.error("recover.work_file_missing", work=shown(job.work_path))
                 continue
             if job.attempts >= self._config.daemon.max_attempts:
                 self._fail_job(
@@ -396,19 +397,6 @@ class Service:
             (job.out_dir / f"{job.out_stem}{m}").exists() for m in markers
         )
 
-    def _reserve_stem(self, job: Job, folder: Path, suffixes: tuple[str, ...]) -> str:
-        """The output name for ``job`` in ``folder``: the one it reserved before a crash, or a
-        free one, reserved in the journal before anything is written under it."""
-        if job.out_dir == folder and job.out_stem:
-            return job.out_stem
-        stem = sidecars.free_stem(folder, job.rel_path.name, suffixes, self._reserved)
-        self._journal.set_state(job.id, "publishing", out_dir=folder, out_stem=stem)
-        return stem
-
-    def _reserved(self, folder: Path, stem: str) -> bool:
-        """Whether an unfinished job already chose ``stem`` in ``folder``."""
-        return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
-
     def _start_retries(self, scheduler: PageScheduler) -> None:
         now = time.monotonic()
         due = [r for r in self._retry if r[0] <= now]
@@ -417,7 +405,7 @@ class Service:
             fresh = self._journal.get(job.id) or job
             self._start_job(folder, fresh, scheduler)
 
-    # --- publishing -----------------------------------------------------------------------
+    # --- publishing: publisher.Publisher does it; the loop schedules what must wait ---------
 
     def _publish(self, finished: Finished) -> None:
         ctx: _Context = finished.job.context
@@ -438,84 +426,9 @@ class Service:
             )
             return
         crash_point("after_ocr")
-        result = finished.result
-        dest_dir = folder.config.outbox / job.rel_path.parent
-        try:
-            formats = folder.config.ocr.outputs
-            stem = self._reserve_stem(job, dest_dir, sidecars.output_suffixes(formats))
-            published = sidecars.publish_result(
-                result,
-                original=job.work_path,
-                folder=dest_dir,
-                stem=stem,
-                move_original=True,
-                formats=formats,
-            )
-            assert published.original is not None
-            dest = published.original
-        except OSError as exc:  # disk full, permissions, a share gone: worth retrying
-            self._transient(folder, job, exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - a bug: fail the file, not the daemon
-            self._fail_job(folder, job, exc, stage="publish", sha256=source.sha256)
-            return
-        crash_point("before_commit")
-        self._journal.set_state(job.id, "done")
-        _remove_empty_parents(job.work_path.parent, folder.work_root)
-        self._record_done(folder, result, dest, seconds)
-        self._log.info(
-            "document.done",
-            outcome="done",
-            path=_shown(job.original),
-            output=_shown(published.json),
-            sha256=source.sha256,
-            pages=source.pages,
-            confidence=result.confidence,
-            flagged_pages=result.flagged_pages,
-            seconds=round(seconds, 3),
-        )
-
-    def _record_done(
-        self, folder: _Folder, result: sidecars.DocumentResult, original: Path, seconds: float
-    ) -> None:
-        """Metrics, the outbox's index.csv and, when enabled, its review page."""
-        watch = _label(folder)
-        self._metrics.documents.labels(watch, "done").inc()
-        self._metrics.pages.labels(watch).inc(len(result.pages))
-        self._metrics.low_confidence.labels(watch).inc(len(result.flagged_pages))
-        for page in result.pages:
-            self._metrics.page_seconds.labels(watch).observe(page.seconds)
-            if page.gpu_memory_bytes:
-                self._metrics.gpu_memory.set(page.gpu_memory_bytes)
-        outbox = folder.config.outbox
-        results_index.append(
-            outbox,
-            {
-                "time": sidecars.now_iso(),
-                "file": _shown(original.relative_to(outbox)),
-                "pages": len(result.pages),
-                "confidence": result.confidence,
-                "flagged_pages": result.flagged_pages,
-                "outcome": "done",
-                "seconds": round(seconds, 3),
-                "sha256": result.source.sha256,
-            },
-        )
-        if folder.config.review_page and result.flagged_pages:
-            self._review.request(outbox)
-
-    def _transient(self, folder: _Folder, job: Job, exc: BaseException) -> None:
-        """The original stays claimed in its work folder; try again later, backing off."""
-        failures = self._journal.add_transient_failure(job.id, f"{type(exc).__name__}: {exc}")
-        delay = min(MAX_BACKOFF_SECONDS, NOT_READY_RETRY_SECONDS * 2 ** (failures - 1))
-        self._log.error(
-            "document.retry_later",
-            path=_shown(job.original),
-            error=str(exc),
-            failures=failures,
-            retry_in_seconds=delay,
-        )
-        self._retry.append((time.monotonic() + delay, folder, job))
+        delay = self._publisher.done(folder.config, folder.work_root, job, finished.result, seconds)
+        if delay is not None:
+            self._retry.append((retry_at(delay), folder, job))
 
     def _fail_job(
         self,
@@ -528,103 +441,19 @@ class Service:
         pages: int | None = None,
         seconds: float = 0.0,
     ) -> None:
-        """A claimed file goes to failed/ with its report; the journal records the outcome."""
-        dest_dir = folder.config.failed / job.rel_path.parent
-        try:
-            stem = self._reserve_stem(job, dest_dir, (".error.json",))
-            dest = sidecars.publish_failure(
-                exc,
-                original=job.work_path,
-                folder=dest_dir,
-                stage=stage,
-                sha256=sha256 or job.sha256,
-                stem=stem,
-                extra={"original_path": _shown(job.rel_path), "attempts": job.attempts},
-            )
-        except OSError as move_error:
-            self._transient(folder, job, move_error)
-            return
-        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
-        final = "quarantined" if isinstance(exc, Quarantined) else "failed"
-        self._journal.set_state(job.id, final, reason=reason, last_error=str(exc))
-        _remove_empty_parents(job.work_path.parent, folder.work_root)
-        self._record_failure(folder, dest, reason, sha256 or job.sha256)
-        self._log_failure(
-            job.original,
-            dest=dest,
-            exc=exc,
+        """A claimed file goes to failed/ (or, if it cannot be moved now, waits to)."""
+        delay = self._publisher.fail(
+            folder.config,
+            folder.work_root,
+            job,
+            exc,
             stage=stage,
-            sha256=sha256 or job.sha256,
+            sha256=sha256,
             pages=pages,
             seconds=seconds,
         )
-
-    def _fail_unclaimed(self, folder: _Folder, path: Path, exc: BaseException) -> None:
-        """Refused before claiming (not ready for too long, unsupported, a link, a FIFO)."""
-        rel = path.relative_to(folder.config.inbox)
-        try:
-            dest = sidecars.publish_failure(
-                exc,
-                original=path,
-                folder=folder.config.failed / rel.parent,
-                stage="inspect",
-                extra={"original_path": _shown(rel)},
-            )
-        except OSError as move_error:
-            self._log.error(
-                "document.failed_unmoved",
-                path=_shown(path),
-                error=str(exc),
-                move_error=str(move_error),
-            )
-            return
-        self._log_failure(
-            path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
-        )
-        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
-        self._journal.record_refused(folder.config.inbox, rel, reason, str(exc))
-        self._record_failure(folder, dest, reason, None)
-
-    def _record_failure(self, folder: _Folder, dest: Path, reason: str, sha256: str | None) -> None:
-        watch = _label(folder)
-        self._metrics.documents.labels(watch, "failed").inc()
-        self._metrics.failures.labels(watch, reason).inc()
-        results_index.append(
-            folder.config.outbox,
-            {
-                "time": sidecars.now_iso(),
-                "file": os.path.relpath(_shown(dest), folder.config.outbox),
-                "outcome": "failed",
-                "reason": reason,
-                "sha256": sha256 or "",
-            },
-        )
-
-    def _log_failure(
-        self,
-        path: Path,
-        *,
-        dest: Path,
-        exc: BaseException,
-        stage: str,
-        sha256: str | None,
-        pages: int | None,
-        seconds: float,
-    ) -> None:
-        if not isinstance(exc, HotocrError):
-            self._log.error("document.internal_error", path=_shown(path), exc_info=exc)
-        self._log.warning(
-            "document.done",
-            outcome="failed",
-            path=_shown(path),
-            failed_as=_shown(dest),
-            sha256=sha256,
-            pages=pages,
-            seconds=round(seconds, 3),
-            reason=exc.reason if isinstance(exc, HotocrError) else "internal",
-            stage=stage,
-            error=str(exc),
-        )
+        if delay is not None:
+            self._retry.append((retry_at(delay), folder, job))
 
 
 def _label(folder: _Folder) -> str:
@@ -638,20 +467,6 @@ def _work_root(state_dir: Path, inbox: Path) -> Path:
     if os.stat(state_dir).st_dev == os.stat(inbox).st_dev:
         return state_dir / "work"
     return inbox / WORK_FOLDER  # never scanned
-
-
-def _remove_empty_parents(folder: Path, root: Path) -> None:
-    while folder != root and folder.is_relative_to(root):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
-
-
-def _shown(path: Path) -> str:
-    """A path for logs and reports: undecodable bytes shown as U+FFFD, not an error."""
-    return os.fsencode(path).decode("utf-8", "replace")
 
 
 __all__ = ["Service"]

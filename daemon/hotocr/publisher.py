@@ -1,0 +1,279 @@
+"""A claimed document's outcome made public: its outputs, or its original in failed/ with a
+report; then the journal, the outbox's index, the metrics and the log line.
+
+Runs on the daemon's one loop thread, which reserves output names in the journal before
+anything is written under them, so two documents never race for one name. A disk that is
+full or a share that is gone is not the document's fault: such a publish returns the delay
+after which the loop tries again, and the original stays claimed meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hotocr import results_index, sidecars
+from hotocr.config import WatchConfig
+from hotocr.errors import HotocrError, Quarantined
+from hotocr.journal import Job, Journal
+from hotocr.metrics import Metrics
+from hotocr.testhooks import crash_point
+
+#: Retries after a transient error (disk full, ...) wait 5 s, 10 s, 20 s ... at most this.
+FIRST_BACKOFF_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class Publisher:
+    def __init__(
+        self,
+        journal: Journal,
+        metrics: Metrics,
+        log: Any,
+        *,
+        review: Callable[[Path], None],
+    ) -> None:
+        self._journal = journal
+        self._metrics = metrics
+        self._log = log
+        #: Asks for the outbox's review page to be rebuilt (in the background).
+        self._review = review
+
+    def done(
+        self,
+        watch: WatchConfig,
+        work_root: Path,
+        job: Job,
+        result: sidecars.DocumentResult,
+        seconds: float,
+    ) -> float | None:
+        """Write the folder's outputs, move the original beside them, record it; the delay
+        before another try when the disk refused (else None)."""
+        dest_dir = watch.outbox / job.rel_path.parent
+        try:
+            formats = watch.ocr.outputs
+            stem = self.reserve_stem(job, dest_dir, sidecars.output_suffixes(formats))
+            published = sidecars.publish_result(
+                result,
+                original=job.work_path,
+                folder=dest_dir,
+                stem=stem,
+                move_original=True,
+                formats=formats,
+            )
+            assert published.original is not None
+        except OSError as exc:  # disk full, permissions, a share gone: worth retrying
+            return self.transient(job, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: fail the file, not the daemon
+            sha256 = result.source.sha256
+            return self.fail(watch, work_root, job, exc, stage="publish", sha256=sha256)
+        crash_point("before_commit")
+        self._journal.set_state(job.id, "done")
+        remove_empty_parents(job.work_path.parent, work_root)
+        self._record_done(watch, result, published.original, seconds)
+        self._log.info(
+            "document.done",
+            outcome="done",
+            path=shown(job.original),
+            output=shown(published.json),
+            sha256=result.source.sha256,
+            pages=result.source.pages,
+            confidence=result.confidence,
+            flagged_pages=result.flagged_pages,
+            seconds=round(seconds, 3),
+        )
+        return None
+
+    def fail(
+        self,
+        watch: WatchConfig,
+        work_root: Path,
+        job: Job,
+        exc: BaseException,
+        *,
+        stage: str,
+        sha256: str | None = None,
+        pages: int | None = None,
+        seconds: float = 0.0,
+    ) -> float | None:
+        """A claimed file goes to failed/ with its report; the journal records the outcome.
+        The delay before another try when the move itself failed (else None)."""
+        dest_dir = watch.failed / job.rel_path.parent
+        try:
+            stem = self.reserve_stem(job, dest_dir, (".error.json",))
+            dest = sidecars.publish_failure(
+                exc,
+                original=job.work_path,
+                folder=dest_dir,
+                stage=stage,
+                sha256=sha256 or job.sha256,
+                stem=stem,
+                extra={"original_path": shown(job.rel_path), "attempts": job.attempts},
+            )
+        except OSError as move_error:
+            return self.transient(job, move_error)
+        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+        final = "quarantined" if isinstance(exc, Quarantined) else "failed"
+        self._journal.set_state(job.id, final, reason=reason, last_error=str(exc))
+        remove_empty_parents(job.work_path.parent, work_root)
+        self._record_failure(watch, dest, reason, sha256 or job.sha256)
+        self._log_failure(
+            job.original,
+            dest=dest,
+            exc=exc,
+            stage=stage,
+            sha256=sha256 or job.sha256,
+            pages=pages,
+            seconds=seconds,
+        )
+        return None
+
+    def refuse(self, watch: WatchConfig, path: Path, exc: BaseException) -> None:
+        """A file refused before it was claimed (not ready for too long, unsupported, a link,
+        a FIFO) goes to failed/ with its report."""
+        rel = path.relative_to(watch.inbox)
+        try:
+            dest = sidecars.publish_failure(
+                exc,
+                original=path,
+                folder=watch.failed / rel.parent,
+                stage="inspect",
+                extra={"original_path": shown(rel)},
+            )
+        except OSError as move_error:
+            self._log.error(
+                "document.failed_unmoved",
+                path=shown(path),
+                error=str(exc),
+                move_error=str(move_error),
+            )
+            return
+        self._log_failure(
+            path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
+        )
+        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+        self._journal.record_refused(watch.inbox, rel, reason, str(exc))
+        self._record_failure(watch, dest, reason, None)
+
+    def transient(self, job: Job, exc: BaseException) -> float:
+        """The original stays claimed in its work folder; the delay before the next try,
+        backing off."""
+        failures = self._journal.add_transient_failure(job.id, f"{type(exc).__name__}: {exc}")
+        delay = float(min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (failures - 1)))
+        self._log.error(
+            "document.retry_later",
+            path=shown(job.original),
+            error=str(exc),
+            failures=failures,
+            retry_in_seconds=delay,
+        )
+        return delay
+
+    def reserve_stem(self, job: Job, folder: Path, suffixes: tuple[str, ...]) -> str:
+        """The output name for ``job`` in ``folder``: the one it reserved before a crash, or a
+        free one, reserved in the journal before anything is written under it."""
+        if job.out_dir == folder and job.out_stem:
+            return job.out_stem
+        stem = sidecars.free_stem(folder, job.rel_path.name, suffixes, self._reserved)
+        self._journal.set_state(job.id, "publishing", out_dir=folder, out_stem=stem)
+        return stem
+
+    def _reserved(self, folder: Path, stem: str) -> bool:
+        """Whether an unfinished job already chose ``stem`` in ``folder``."""
+        return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
+
+    def _record_done(
+        self, watch: WatchConfig, result: sidecars.DocumentResult, original: Path, seconds: float
+    ) -> None:
+        """Metrics, the outbox's index.csv and, when enabled, its review page."""
+        label = str(watch.inbox)
+        self._metrics.documents.labels(label, "done").inc()
+        self._metrics.pages.labels(label).inc(len(result.pages))
+        self._metrics.low_confidence.labels(label).inc(len(result.flagged_pages))
+        for page in result.pages:
+            self._metrics.page_seconds.labels(label).observe(page.seconds)
+            if page.gpu_memory_bytes:
+                self._metrics.gpu_memory.set(page.gpu_memory_bytes)
+        results_index.append(
+            watch.outbox,
+            {
+                "time": sidecars.now_iso(),
+                "file": shown(original.relative_to(watch.outbox)),
+                "pages": len(result.pages),
+                "confidence": result.confidence,
+                "flagged_pages": result.flagged_pages,
+                "outcome": "done",
+                "seconds": round(seconds, 3),
+                "sha256": result.source.sha256,
+            },
+        )
+        if watch.review_page and result.flagged_pages:
+            self._review(watch.outbox)
+
+    def _record_failure(
+        self, watch: WatchConfig, dest: Path, reason: str, sha256: str | None
+    ) -> None:
+        label = str(watch.inbox)
+        self._metrics.documents.labels(label, "failed").inc()
+        self._metrics.failures.labels(label, reason).inc()
+        results_index.append(
+            watch.outbox,
+            {
+                "time": sidecars.now_iso(),
+                "file": os.path.relpath(shown(dest), watch.outbox),
+                "outcome": "failed",
+                "reason": reason,
+                "sha256": sha256 or "",
+            },
+        )
+
+    def _log_failure(
+        self,
+        path: Path,
+        *,
+        dest: Path,
+        exc: BaseException,
+        stage: str,
+        sha256: str | None,
+        pages: int | None,
+        seconds: float,
+    ) -> None:
+        if not isinstance(exc, HotocrError):
+            self._log.error("document.internal_error", path=shown(path), exc_info=exc)
+        self._log.warning(
+            "document.done",
+            outcome="failed",
+            path=shown(path),
+            failed_as=shown(dest),
+            sha256=sha256,
+            pages=pages,
+            seconds=round(seconds, 3),
+            reason=exc.reason if isinstance(exc, HotocrError) else "internal",
+            stage=stage,
+            error=str(exc),
+        )
+
+
+def remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def shown(path: Path) -> str:
+    """A path for logs and reports: undecodable bytes shown as U+FFFD, not an error."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def retry_at(delay: float) -> float:
+    """The loop's clock reading at which a retry after ``delay`` seconds is due."""
+    return time.monotonic() + delay
+
+
+__all__ = ["Publisher", "remove_empty_parents", "retry_at", "shown"]
