@@ -430,28 +430,10 @@ class Service:
         if delay is not None:
             self._retry.append((retry_at(delay), folder, job))
 
-    def _fail_job(
-        self,
-        folder: _Folder,
-        job: Job,
-        exc: BaseException,
-        *,
-        stage: str,
-        sha256: str | None = None,
-        pages: int | None = None,
-        seconds: float = 0.0,
-    ) -> None:
-        """A claimed file goes to failed/ (or, if it cannot be moved now, waits to)."""
-        delay = self._publisher.fail(
-            folder.config,
-            folder.work_root,
-            job,
-            exc,
-            stage=stage,
-            sha256=sha256,
-            pages=pages,
-            seconds=seconds,
-        )
+    def _fail_job(self, folder: _Folder, job: Job, exc: BaseException, **details: Any) -> None:
+        """A claimed file goes to failed/ (or, if it cannot be moved now, waits to);
+        ``details``: ``Publisher.fail``'s stage, sha256, pages, seconds."""
+        delay = self._publisher.fail(folder.config, folder.work_root, job, exc, **details)
         if delay is not None:
             self._retry.append((retry_at(delay), folder, job))
 
