@@ -104,6 +104,8 @@ def test_german_folders_need_the_fraktur_model(
         ('[preprocess]\nsteps = ["blur"]\n', ["steps", "unknown 'blur'", "deskew"]),
         ("[preprocess]\nadaptive = 1\n", ["[preprocess] adaptive", "true or false"]),
         ('[ocr]\nfraktur = "yes"\n', ['[ocr] fraktur = "yes"', "'auto', 'off', 'always'"]),
+        ('[ocr]\noutputs = ["txt", "docx"]\n', ["[ocr] outputs", "unknown 'docx'", "alto"]),
+        ('[ocr]\noutputs = ["txt", "pdf"]\n', ["[watch[0].ocr] outputs", 'must include "json"']),
         ("[ocr]\nlow_confidence = 101\n", ["[ocr] low_confidence = 101", "between 0 and 100"]),
         ('[ocr]\nauto_rotate = "yes"\n', ["auto_rotate", "true or false"]),
         ("[[watch]]\nlanguages = []\n", ["[watch[0]] languages", "at least one"]),
