@@ -42,6 +42,10 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
             check=True,
         )
         (inbox / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage\ntrailer\n%%EOF\n")
+        # Complete as a PNG ends, but no image: Pillow's message names the file it read.
+        (inbox / "broken.png").write_bytes(
+            b"\x89PNG\r\n\x1a\nnot an image\x00\x00\x00\x00IEND\xaeB`\x82"
+        )
         (inbox / "nopages.pdf").write_bytes(
             b"%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
             b"2 0 obj <</Type/Pages/Kids[]/Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
@@ -62,6 +66,7 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
     expected_failed = {
         "encrypted.pdf": "encrypted",
         "corrupt.pdf": "corrupt",
+        "broken.png": "corrupt",
         "nopages.pdf": "corrupt",
         "huge.pdf": "too_large",
         "bomb.png": "too_large",
@@ -79,6 +84,10 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
         assert report["reason"] == reason and report["message"]
         assert os.path.lexists(daemon.failed / name)  # the original (or the link) is kept
     assert "encrypted" in outcomes["encrypted.pdf"]["error"]
+    # A report names the file where it was dropped, never hotocr's work folder.
+    broken = json.loads((daemon.failed / "broken.error.json").read_text())["message"]
+    assert str(daemon.inbox / "broken.png") in broken and str(daemon.root / "state") not in broken
+    assert str(daemon.inbox / "broken.png") in outcomes["broken.png"]["error"]
     assert "5000 pages" in outcomes["huge.pdf"]["error"]
     for name in ("-v", "line\nbreak.png", "caf\ufffd.png"):
         assert outcomes[name]["outcome"] == "done", outcomes[name]

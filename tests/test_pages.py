@@ -64,6 +64,20 @@ def test_a_tiff_that_does_not_decode_is_not_ready_yet(tmp_path: Path) -> None:
         pages.inspect(cut)
 
 
+def test_a_bigtiff_is_read_like_a_tiff(tmp_path: Path) -> None:
+    path = tmp_path / "big.tif"
+    frames = [
+        render_page(ENGLISH_LINES[:1], height=300),
+        render_page(ENGLISH_LINES[1:2], height=300),
+    ]
+    frames[0].save(path, save_all=True, append_images=frames[1:], big_tiff=True)
+    assert path.read_bytes()[:4] == b"II+\x00"
+    assert pages.sniff(path) is pages.Kind.TIFF
+    assert pages.inspect(path).pages == 2
+    page = pages.load_page(path, pages.Kind.TIFF, 2, dpi=300, timeout=60)
+    assert page.image.size == (2480, 300)
+
+
 def test_page_counts(tmp_path: Path) -> None:
     assert pages.inspect(make_pdf(tmp_path / "two.pdf", 2)).pages == 2
     tif = eval_path("pages", "tess_unlv_2page_multipage.tif")
@@ -110,6 +124,20 @@ def test_absurd_pdf_page_size_is_refused_before_rendering(tmp_path: Path) -> Non
     pdf.write_bytes(data)
     with pytest.raises(TooLarge, match="inches"):
         pages.inspect(pdf)
+
+
+def test_a_long_pdf_page_too_large_to_draw_is_refused_before_drawing(tmp_path: Path) -> None:
+    """A 117 x 18 inch page (a plotter roll) is under the inch limit, but at 300 DPI it would
+    be 190 megapixels, past Pillow's bomb limit: too_large at inspection, not an internal
+    error while drawing. At 150 DPI it fits."""
+    pdf = tmp_path / "banner.pdf"
+    make_pdf(pdf, 1)
+    data = re.sub(rb"/MediaBox \[[^\]]*\]", b"/MediaBox [0 0 8424 1296]", pdf.read_bytes())
+    pdf.write_bytes(data)
+    with pytest.raises(TooLarge, match="megapixels at 300 DPI") as info:
+        pages.inspect(pdf, dpi=300)
+    assert info.value.reason == "too_large"
+    assert pages.inspect(pdf, dpi=150).pages == 1
 
 
 def test_page_cap(tmp_path: Path) -> None:

@@ -199,7 +199,9 @@ def cmd_process(args: argparse.Namespace) -> int:
         _wait_for_workers(scheduler, executor)
         for path in files:
             try:
-                source = pages.inspect(path.absolute(), max_pages=watch.ocr.max_pages)
+                source = pages.inspect(
+                    path.absolute(), max_pages=watch.ocr.max_pages, dpi=watch.ocr.dpi
+                )
             except (HotocrError, OSError) as exc:
                 failures += 1
                 progress.report(path, f"failed: {exc}")

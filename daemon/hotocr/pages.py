@@ -39,6 +39,8 @@ _MAGIC: tuple[tuple[bytes, Kind], ...] = (
     (b"%PDF-", Kind.PDF),
     (b"II*\x00", Kind.TIFF),
     (b"MM\x00*", Kind.TIFF),
+    (b"II+\x00", Kind.TIFF),  # BigTIFF (files over 4 GB, some scanners' archives): Pillow reads it
+    (b"MM\x00+", Kind.TIFF),
     (b"\x89PNG\r\n\x1a\n", Kind.PNG),
     (b"\xff\xd8\xff", Kind.JPEG),
 )
@@ -101,8 +103,11 @@ def check_ready(path: Path) -> Kind:
     return kind
 
 
-def inspect(path: Path, *, max_pages: int = 0) -> SourceInfo:
-    """Format, page count and hash; raises ``InputError`` subclasses for unusable files."""
+def inspect(path: Path, *, max_pages: int = 0, dpi: int = 300) -> SourceInfo:
+    """Format, page count and hash; raises ``InputError`` subclasses for unusable files.
+
+    ``dpi``: the resolution PDF pages will be drawn at, to refuse a page too large to draw
+    before any drawing starts."""
     kind = sniff(path)
     check_complete(path, kind)
     digest, size = _sha256(path)
@@ -110,11 +115,18 @@ def inspect(path: Path, *, max_pages: int = 0) -> SourceInfo:
         info = poppler.pdfinfo(path)
         if info.pages < 1:
             raise CorruptInput("the PDF has no pages")
-        widest = max(info.max_page_points) / 72.0
-        if widest > MAX_PDF_PAGE_INCHES:
+        width, height = (points / 72.0 for points in info.max_page_points)
+        if max(width, height) > MAX_PDF_PAGE_INCHES:
             raise TooLarge(
-                f"a PDF page is {widest:.0f} inches on its long side "
+                f"a PDF page is {max(width, height):.0f} inches on its long side "
                 f"(at most {MAX_PDF_PAGE_INCHES:.0f} accepted)"
+            )
+        pixels = width * dpi * height * dpi
+        if pixels > MAX_IMAGE_PIXELS:
+            raise TooLarge(
+                f"a PDF page of {width:.0f} x {height:.0f} inches would be drawn as "
+                f"{pixels / 1e6:.0f} megapixels at {dpi} DPI (at most "
+                f"{MAX_IMAGE_PIXELS / 1e6:.0f} accepted; ocr.dpi sets the resolution)"
             )
         pages = info.pages
     else:

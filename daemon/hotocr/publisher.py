@@ -102,6 +102,7 @@ class Publisher:
         """A claimed file goes to failed/ with its report; the journal records the outcome.
         The delay before another try when the move itself failed (else None)."""
         dest_dir = watch.failed / job.rel_path.parent
+        message = as_dropped(exc, job)
         try:
             stem = self.reserve_stem(job, dest_dir, (".error.json",))
             dest = sidecars.publish_failure(
@@ -111,13 +112,17 @@ class Publisher:
                 stage=stage,
                 sha256=sha256 or job.sha256,
                 stem=stem,
-                extra={"original_path": shown(job.rel_path), "attempts": job.attempts},
+                extra={
+                    "original_path": shown(job.rel_path),
+                    "attempts": job.attempts,
+                    "message": message,
+                },
             )
         except OSError as move_error:
             return self.transient(job, move_error)
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
-        self._journal.set_state(job.id, final, reason=reason, last_error=str(exc))
+        self._journal.set_state(job.id, final, reason=reason, last_error=message)
         remove_empty_parents(job.work_path.parent, work_root)
         self._record_failure(watch, dest, reason, sha256 or job.sha256)
         self._log_failure(
@@ -128,6 +133,7 @@ class Publisher:
             sha256=sha256 or job.sha256,
             pages=pages,
             seconds=seconds,
+            message=message,
         )
         return None
 
@@ -240,6 +246,7 @@ class Publisher:
         sha256: str | None,
         pages: int | None,
         seconds: float,
+        message: str | None = None,
     ) -> None:
         if not isinstance(exc, HotocrError):
             self._log.error("document.internal_error", path=shown(path), exc_info=exc)
@@ -253,8 +260,15 @@ class Publisher:
             seconds=round(seconds, 3),
             reason=exc.reason if isinstance(exc, HotocrError) else "internal",
             stage=stage,
-            error=str(exc),
+            error=message or str(exc),
         )
+
+
+def as_dropped(exc: BaseException, job: Job) -> str:
+    """The error's message with the claimed file's work path told as the path it was dropped
+    at (``state/work/256/scan.pdf`` means nothing to the person reading the report)."""
+    text = str(exc) or type(exc).__name__
+    return text.replace(os.fsdecode(job.work_path), shown(job.original))
 
 
 def remove_empty_parents(folder: Path, root: Path) -> None:

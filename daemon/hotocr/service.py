@@ -288,7 +288,11 @@ class Service:
     def _start_job(self, folder: _Folder, job: Job, scheduler: PageScheduler) -> None:
         attempts = self._journal.add_attempt(job.id)
         try:
-            source = pages.inspect(job.work_path, max_pages=folder.config.ocr.max_pages)
+            source = pages.inspect(
+                job.work_path,
+                max_pages=folder.config.ocr.max_pages,
+                dpi=folder.config.ocr.dpi,
+            )
         except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
             self._fail_job(folder, job, exc, stage="inspect")
             return

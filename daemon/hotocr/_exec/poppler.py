@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from hotocr._exec import run
-from hotocr.errors import CorruptInput, EncryptedInput, ExternalProgramError
+from hotocr.errors import CorruptInput, EncryptedInput, ExternalProgramError, TooLarge
 
 INSTALL_HINT = "Debian: apt-get install poppler-utils"
 
@@ -94,8 +94,11 @@ def render_page(path: Path, page: int, *, dpi: int, timeout: float) -> Image.Ima
     )
     if out.returncode != 0 or not out.stdout:
         raise CorruptInput(f"pdftoppm cannot render page {page}: {out.stderr_text[:300]}")
-    image = Image.open(io.BytesIO(out.stdout))
-    image.load()
+    try:
+        image = Image.open(io.BytesIO(out.stdout))
+        image.load()
+    except Image.DecompressionBombError as exc:  # a page inspect could not size beforehand
+        raise TooLarge(f"page {page} is too large to draw at {dpi} DPI: {exc}") from exc
     if image.width <= 1 or image.height <= 1:
         # pdftoppm exits 0 with a 1x1 image when the page size is absurd.
         raise CorruptInput(f"pdftoppm rendered page {page} as {image.width}x{image.height}")
