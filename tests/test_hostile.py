@@ -6,8 +6,11 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import img2pdf
+import pikepdf
 import pytest
 from PIL import Image
 
@@ -111,3 +114,55 @@ def test_a_page_tesseract_cannot_finish_is_flagged_and_the_document_kept(daemon_
     page = json.loads((daemon.outbox / "slow.json").read_text())["pages"][0]
     assert page["low_confidence"] and "did not finish" in page["error"]
     assert (daemon.outbox / "slow.png").exists()
+
+
+def _pdf_of(pages_: list[Image.Image], path: Path, *, tiny: set[int]) -> Path:
+    """A PDF of ``pages_``, the pages in ``tiny`` (0-based) shrunk to 0.1 x 0.1 points: poppler
+    draws them as a single pixel, a page that cannot be read."""
+    parts = []
+    for i, page in enumerate(pages_):
+        part = path.with_suffix(f".{i}.png")
+        page.save(part, dpi=(150, 150))
+        parts.append(str(part))
+    path.write_bytes(img2pdf.convert(parts))
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        for i in tiny:
+            pdf.pages[i].obj.MediaBox = [0, 0, 0.1, 0.1]
+        pdf.save(path)
+    return path
+
+
+def test_one_unreadable_page_is_flagged_and_the_others_kept(tmp_path: Path) -> None:
+    lines = [f"Page number {n} reads fine." for n in (1, 2, 3)]
+    source = _pdf_of(
+        [render_page((line,), width=1240, height=500) for line in lines],
+        tmp_path / "three.pdf",
+        tiny={1},
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "hotocr", "process", str(source), "--lang", "eng"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads((tmp_path / "three.json").read_text())
+    assert data["flagged_pages"] == [2]
+    first, second, third = data["pages"]
+    assert "cannot be read" in second["error"] and second["text"] == ""
+    assert "Page number 1" in first["text"] and "Page number 3" in third["text"]
+
+
+def test_a_document_no_page_of_which_can_be_read_fails(tmp_path: Path) -> None:
+    source = _pdf_of(
+        [render_page(("Lost.",), width=600, height=300)], tmp_path / "one.pdf", tiny={0}
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "hotocr", "process", str(source), "--lang", "eng"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "no page could be read" in run.stdout + run.stderr
+    assert not (tmp_path / "one.json").exists()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotocr._exec import tesseract
-from hotocr.errors import WorkerCrashed, WorkerLost
+from hotocr.errors import CorruptInput, HotocrError, TooLarge, WorkerCrashed, WorkerLost
 from hotocr.executors import PageExecutor, open_executor
 from hotocr.pages import SourceInfo
 from hotocr.sidecars import DocumentResult
@@ -62,6 +62,12 @@ class Finished:
     job: DocumentJob
     result: DocumentResult | None
     error: BaseException | None
+
+
+def unreadable_document(read: tuple[PageResult, ...]) -> HotocrError:
+    """A document none of whose pages could be read fails as its first page did."""
+    message = f"no page could be read; {read[0].error}"
+    return TooLarge(message) if read[0].unreadable == "too_large" else CorruptInput(message)
 
 
 class PageScheduler:
@@ -196,10 +202,14 @@ class PageScheduler:
             if job.error is not None:
                 out.append(Finished(job, None, job.error))
                 continue
+            read = tuple(job.results[n] for n in sorted(job.results))
+            if read and all(page.unreadable for page in read):
+                out.append(Finished(job, None, unreadable_document(read)))
+                continue
             result = DocumentResult(
                 source=job.source,
                 languages=job.settings.languages,
-                pages=tuple(job.results[n] for n in sorted(job.results)),
+                pages=read,
                 tesseract_version=tesseract.version(),
                 seconds=time.monotonic() - job.started,
                 steps=job.settings.steps,

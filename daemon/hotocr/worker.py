@@ -23,7 +23,7 @@ from hotocr import geometry, pages
 from hotocr._exec import libtesseract, tesseract
 from hotocr.config import FRAKTUR_LANGUAGES, FRAKTUR_MODEL, WatchConfig, fraktur_applies
 from hotocr.correct import Correction, correct_text
-from hotocr.errors import PageTimeout
+from hotocr.errors import InputError, PageTimeout
 from hotocr.orientation import looks_upside_down, sure_turn
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
@@ -138,6 +138,9 @@ class PageResult:
     #: GPU memory held by this worker's preprocessing after the page (0 on the CPU).
     gpu_memory_bytes: int = 0
     recipe: Recipe | None = None
+    #: Why the page itself could not be read (a stable reason, e.g. "corrupt"): the rest of
+    #: the document is kept, and a document no page of which could be read fails.
+    unreadable: str = ""
     #: Width and height in pixels of the page as a viewer shows it (rendered at the folder's
     #: DPI, or the image as decoded), the space of the words' boxes.
     size: tuple[int, int] = (0, 0)
@@ -286,9 +289,25 @@ def read_page(task: PageTask) -> PageResult:
     """Load, orient, preprocess and recognize one page; the text is not corrected yet."""
     start = time.perf_counter()
     settings = task.settings
-    loaded = pages.load_page(
-        task.source, task.kind, task.number, dpi=settings.render_dpi, timeout=settings.timeout
-    )
+    try:
+        loaded = pages.load_page(
+            task.source, task.kind, task.number, dpi=settings.render_dpi, timeout=settings.timeout
+        )
+    except InputError as exc:  # this page alone (a 0x0 page, a broken image): flag it
+        return PageResult(
+            number=task.number,
+            text="",
+            raw_text="",
+            confidence=0.0,
+            low_confidence=True,
+            words=(),
+            rotation=0,
+            skew_degrees=None,
+            seconds=round(time.perf_counter() - start, 3),
+            backend=settings.backend,
+            error=f"page {task.number} cannot be read: {exc}",
+            unreadable=exc.reason,
+        )
     gray, dpi = to_gray(loaded.image), loaded.dpi
     del loaded  # the decoded pixels (25 MB for an RGB letter page) are not needed again
     backend = backend_for(settings).backend
