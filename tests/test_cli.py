@@ -78,6 +78,7 @@ def test_process_writes_the_same_sidecars_and_exits_by_outcome(tmp_path: Path) -
     render_page(ENGLISH_LINES[:2], height=900).save(folder / "two.tif", dpi=(300, 300))
     out = hotocr("process", str(folder), "--lang", "eng", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+    assert "1 page, confidence" in out.stdout + out.stderr  # not "1 pages"
     data = json.loads((folder / "one.json").read_text())
     assert data["schema"] == "hotocr/1" and data["languages"] == ["eng"]
     recipe = data["pages"][0]["recipe"]  # what the page got, and why
@@ -125,6 +126,10 @@ def test_preprocess_shows_what_the_steps_did(tmp_path: Path) -> None:
     assert line["skew_applied"] and abs(line["skew_degrees"] + 3.0) <= 0.1
     assert set(line["milliseconds"]) == {"deskew", "remove_background", "total"}
     assert Path(line["output"]).exists()
+    upright = tmp_path / "upright.png"
+    Image.fromarray(page).save(upright, dpi=(300, 300))
+    straight = hotocr("preprocess", str(upright), "--output", str(tmp_path / "pre"), cwd=tmp_path)
+    assert '"skew_degrees": -0.0' not in straight.stdout  # a skew of 0 is not shown as -0.0
     bad = hotocr(
         "preprocess",
         str(tmp_path / "tilted.png"),

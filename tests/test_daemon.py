@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -249,3 +250,14 @@ def test_a_small_document_overtakes_a_long_one(daemon_factory, tmp_path: Path) -
     assert "urgent" in names[0] and "long" in names[1], names
     long_pages = json.loads((daemon.outbox / "long.json").read_text())["pages"]
     assert len(long_pages) == 40
+
+
+def test_one_stopping_line_however_many_signals(daemon_factory) -> None:
+    """systemd signals the whole control group, a terminal's Ctrl-C may come twice: the log
+    says once that the daemon is stopping."""
+    daemon = daemon_factory()
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.send_signal(signal.SIGINT)
+    assert daemon.proc.wait(60) == 0
+    stopping = [e for e in daemon.events() if e.get("event") == "daemon.stopping"]
+    assert len(stopping) == 1

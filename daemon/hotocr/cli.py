@@ -1,4 +1,5 @@
-"""Command line: ``hotocr run | process | correct | review | status | index | init-config | check``.
+"""Command line: hotocr run | process | correct | preprocess | review | status | index |
+init-config | check.
 
 Exit codes follow the exception hierarchy: 0 success, 1 a document failed, 2 bad config or
 usage, 3 a missing external program or language.
@@ -228,12 +229,16 @@ def cmd_process(args: argparse.Namespace) -> int:
                 note = f" (low confidence: pages {flagged})" if flagged else ""
                 progress.report(
                     path,
-                    f"{done.result.source.pages} pages, confidence "
+                    f"{_count(done.result.source.pages, 'page')}, confidence "
                     f"{done.result.confidence:.1f} -> {published.files[0]}{note}",
                 )
     finally:
         scheduler.close()
     return 1 if failures else 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _with_languages(watch: config.WatchConfig, languages: tuple[str, ...]) -> config.WatchConfig:

@@ -210,7 +210,10 @@ class Service:
             signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        """One ``daemon.stopping`` line however many signals arrive (systemd signals the
+        whole control group; a terminal's Ctrl-C may come twice)."""
+        if not self._stop.is_set():
+            self._log.info("daemon.stopping", signal=signal.Signals(signum).name)
         self._stop.set()
 
     def _prepare_folders(self) -> None:

@@ -255,7 +255,7 @@ def estimate_skew(backend: Backend, image: Array) -> tuple[float, float] | None:
     for half_width, step in ((0.5, 0.05), (0.05, 0.01)):
         fine = xp.arange(best - half_width, best + half_width + step / 2, step)
         best = float(fine[int(xp.argmax(scores(fine)))])
-    return round(best, 2), round(confidence, 3)
+    return round(best, 2) + 0.0, round(confidence, 3)  # + 0.0: no "-0.0" in reports
 
 
 def shrink_to(backend: Backend, image: Array, long_side: int) -> Array:
