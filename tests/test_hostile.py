@@ -166,3 +166,39 @@ def test_a_document_no_page_of_which_can_be_read_fails(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "no page could be read" in run.stdout + run.stderr
     assert not (tmp_path / "one.json").exists()
+
+
+@pytest.mark.parametrize("damage", [b"/Count 0", b"/Count -5"])
+def test_a_pdf_poppler_cannot_read_is_repaired_and_read(
+    daemon_factory, tmp_path: Path, damage: bytes
+) -> None:
+    """A page count poppler refuses: pikepdf (qpdf) writes the file again, the copy is read,
+    and the original is kept as it came."""
+    lines = [f"Repaired page number {n}." for n in (1, 2)]
+    source = _pdf_of(
+        [render_page((line,), width=1240, height=500) for line in lines],
+        tmp_path / "source.pdf",
+        tiny=set(),
+    )
+    flat = tmp_path / "flat.pdf"
+    subprocess.run(
+        ["qpdf", "--qdf", "--object-streams=disable", str(source), str(flat)], check=True
+    )
+    damaged = flat.read_bytes().replace(b"/Count 2", damage, 1)
+    assert damaged != flat.read_bytes()
+    (tmp_path / "damaged.pdf").write_bytes(damaged)
+    check = subprocess.run(
+        ["pdfinfo", str(tmp_path / "damaged.pdf")], capture_output=True, text=True, check=False
+    )
+    assert check.returncode != 0 and "page count" in check.stderr  # poppler alone refuses it
+
+    daemon = daemon_factory()
+    (daemon.inbox / "damaged.pdf").write_bytes(damaged)
+    done = daemon.wait_done(1, timeout=60)
+    assert done[0]["outcome"] == "done", done
+    data = json.loads((daemon.outbox / "damaged.json").read_text())
+    assert data["source"]["repaired"] is True and data["source"]["pages"] == 2
+    text = (daemon.outbox / "damaged.txt").read_text()
+    assert "page number 1" in text and "page number 2" in text
+    assert (daemon.outbox / "damaged.pdf").read_bytes() == damaged  # the original, as it came
+    assert not list((daemon.root / "state" / "work").rglob("*"))  # no repaired copy left

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -196,12 +198,16 @@ def cmd_process(args: argparse.Namespace) -> int:
     # about 1 s of a 50 s run). A cluster's workers are checked for the languages at start.
     warm = (settings,) if executor != "local" else ()
     scheduler = PageScheduler(cfg.effective_workers(), executor=executor, warm=warm)
+    repairs = Path(tempfile.mkdtemp(prefix="hotocr-repaired-"))
     try:
         _wait_for_workers(scheduler, executor)
         for path in files:
             try:
                 source = pages.inspect(
-                    path.absolute(), max_pages=watch.ocr.max_pages, dpi=watch.ocr.dpi
+                    path.absolute(),
+                    max_pages=watch.ocr.max_pages,
+                    dpi=watch.ocr.dpi,
+                    repair_to=repairs / f"{len(used)}-{path.name}",
                 )
             except (HotocrError, OSError) as exc:
                 failures += 1
@@ -234,6 +240,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 )
     finally:
         scheduler.close()
+        shutil.rmtree(repairs, ignore_errors=True)
     return 1 if failures else 0
 
 

@@ -89,6 +89,9 @@ class SourceInfo:
     pages: int
     sha256: str
     bytes: int
+    #: The PDF's structure was damaged (a bad page count, a page tree of the wrong type) and
+    #: ``path`` is a copy pikepdf repaired; the original is kept as it came.
+    repaired: bool = False
 
 
 def check_ready(path: Path) -> Kind:
@@ -103,18 +106,29 @@ def check_ready(path: Path) -> Kind:
     return kind
 
 
-def inspect(path: Path, *, max_pages: int = 0, dpi: int = 300) -> SourceInfo:
+def inspect(
+    path: Path, *, max_pages: int = 0, dpi: int = 300, repair_to: Path | None = None
+) -> SourceInfo:
     """Format, page count and hash; raises ``InputError`` subclasses for unusable files.
 
     ``dpi``: the resolution PDF pages will be drawn at, to refuse a page too large to draw
-    before any drawing starts."""
+    before any drawing starts. ``repair_to``: where a PDF poppler cannot read may be written
+    again by pikepdf (qpdf's repair), to be read from there."""
     kind = sniff(path)
     check_complete(path, kind)
     digest, size = _sha256(path)
+    repaired = False
     if kind is Kind.PDF:
-        info = poppler.pdfinfo(path)
-        if info.pages < 1:
-            raise CorruptInput("the PDF has no pages")
+        try:
+            info = _pdf_info(path)
+        except CorruptInput as exc:
+            if repair_to is None or not repair_pdf(path, repair_to):
+                raise
+            try:
+                info = _pdf_info(repair_to)
+            except CorruptInput:
+                raise exc from None
+            path, repaired = repair_to, True
         width, height = (points / 72.0 for points in info.max_page_points)
         if max(width, height) > MAX_PDF_PAGE_INCHES:
             raise TooLarge(
@@ -133,7 +147,32 @@ def inspect(path: Path, *, max_pages: int = 0, dpi: int = 300) -> SourceInfo:
         pages = _count_frames(path, kind)
     if max_pages and pages > max_pages:
         raise TooLarge(f"{pages} pages; this folder accepts at most {max_pages} (ocr.max_pages)")
-    return SourceInfo(path=path, kind=kind, pages=pages, sha256=digest, bytes=size)
+    return SourceInfo(
+        path=path, kind=kind, pages=pages, sha256=digest, bytes=size, repaired=repaired
+    )
+
+
+def _pdf_info(path: Path) -> poppler.PdfInfo:
+    info = poppler.pdfinfo(path)
+    if info.pages < 1:
+        raise CorruptInput("the PDF has no pages")
+    return info
+
+
+def repair_pdf(path: Path, dest: Path) -> bool:
+    """Write ``path`` again with pikepdf, which repairs what qpdf can (cross-reference tables,
+    page counts, page trees); False when it cannot open the file either."""
+    import pikepdf  # noqa: PLC0415 - only for damaged files
+
+    try:
+        with pikepdf.open(path) as pdf:
+            if len(pdf.pages) < 1:
+                return False
+            pdf.save(dest)
+    except (pikepdf.PdfError, OSError, ValueError, RecursionError):
+        dest.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -72,6 +72,7 @@ class Publisher:
             return self.fail(watch, work_root, job, exc, stage="publish", sha256=sha256)
         crash_point("before_commit")
         self._journal.set_state(job.id, "done")
+        repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._record_done(watch, result, published.original, seconds)
         self._log.info(
@@ -123,6 +124,7 @@ class Publisher:
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
         self._journal.set_state(job.id, final, reason=reason, last_error=message)
+        repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._record_failure(watch, dest, reason, sha256 or job.sha256)
         self._log_failure(
@@ -271,6 +273,12 @@ def as_dropped(exc: BaseException, job: Job) -> str:
     return text.replace(os.fsdecode(job.work_path), shown(job.original))
 
 
+def repaired_copy(job: Job) -> Path:
+    """Where a damaged PDF's repaired copy is read from: beside the claimed original in its
+    own work folder, removed when the document is published or failed."""
+    return job.work_path.with_name(".hotocr-repaired.pdf")
+
+
 def remove_empty_parents(folder: Path, root: Path) -> None:
     while folder != root and folder.is_relative_to(root):
         try:
@@ -290,4 +298,4 @@ def retry_at(delay: float) -> float:
     return time.monotonic() + delay
 
 
-__all__ = ["Publisher", "remove_empty_parents", "retry_at", "shown"]
+__all__ = ["Publisher", "remove_empty_parents", "repaired_copy", "retry_at", "shown"]

@@ -34,7 +34,7 @@ from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
 from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
-from hotocr.publisher import Publisher, retry_at, shown
+from hotocr.publisher import Publisher, repaired_copy, retry_at, shown
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
@@ -295,6 +295,7 @@ class Service:
                 job.work_path,
                 max_pages=folder.config.ocr.max_pages,
                 dpi=folder.config.ocr.dpi,
+                repair_to=repaired_copy(job),
             )
         except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
             self._fail_job(folder, job, exc, stage="inspect")

@@ -78,6 +78,7 @@ def document_json(result: DocumentResult, *, name: str) -> dict[str, Any]:
             "bytes": result.source.bytes,
             "pages": result.source.pages,
             "format": result.source.kind.value,
+            "repaired": result.source.repaired,
         },
         "languages": list(result.languages),
         "engine": {
