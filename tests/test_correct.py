@@ -122,6 +122,22 @@ def test_the_filter_command() -> None:
     assert out.stdout == "This is a sample with typos.\n"
 
 
+def test_the_filter_command_says_when_it_has_no_word_list() -> None:
+    def run(lang: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hotocr", "correct", "--lang", lang],
+            input="Th1s 1s\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    unknown = run("xyz")
+    assert unknown.returncode == 2 and "no word list for xyz" in unknown.stderr
+    mixed = run("eng+xyz")  # the languages it knows still correct; the others are named
+    assert mixed.returncode == 0 and mixed.stdout == "This is\n" and "xyz" in mixed.stderr
+
+
 def test_python_api_recognize_then_postprocess(tmp_path: Path) -> None:
     page = tmp_path / "page.png"
     render_page(("Th1s 1s 4 s@mple w1th typ0s.",), height=400).save(page, dpi=(300, 300))

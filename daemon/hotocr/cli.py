@@ -305,11 +305,21 @@ class _Progress:
 
 
 def cmd_correct(args: argparse.Namespace) -> int:
-    from hotocr.correct import correct_text  # noqa: PLC0415
+    from hotocr.correct import WORDFREQ_LANGUAGES, correct_text  # noqa: PLC0415
 
+    languages = tuple(args.lang.split("+"))
+    unknown = [lang for lang in languages if lang not in WORDFREQ_LANGUAGES]
+    if unknown and not args.rules:
+        print(
+            f"hotocr correct: no word list for {', '.join(unknown)}; correction knows "
+            f"{', '.join(WORDFREQ_LANGUAGES)} (and --rules for any language)",
+            file=sys.stderr,
+        )
+        if len(unknown) == len(languages):
+            return 2
     result = correct_text(
         sys.stdin.read(),
-        languages=tuple(args.lang.split("+")),
+        languages=languages,
         enabled=True,
         dictionary=args.dictionary,
         rules=args.rules,

@@ -359,6 +359,7 @@ class Service:
                     for path in sidecars.remove_partial_outputs(job.out_dir, job.out_stem):
                         log.info("recover.partial_output_removed", output=shown(path))
             if not job.work_path.exists():
+                repaired_copy(job).unlink(missing_ok=True)  # the original went on before a crash
                 if job.state == "claiming":
                     # The rename never happened: the file is still in the inbox.
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
