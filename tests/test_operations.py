@@ -292,6 +292,24 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
     )
     assert "3 rows" in out.stdout
     assert len(index.read_text().splitlines()) == 4
+    # Rebuilt without naming the failed folder: the failed row it had is kept.
+    alone = subprocess.run(
+        [sys.executable, "-m", "hotocr", "index", str(daemon.outbox)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "3 rows" in alone.stdout
+    assert sum(",failed," in r for r in index.read_text().splitlines()) == 1
+    # A folder that is not there is an error, and is not made.
+    missing = daemon.root / "no" / "such"
+    gone = subprocess.run(
+        [sys.executable, "-m", "hotocr", "index", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gone.returncode == 2 and "not a folder" in gone.stderr and not missing.exists()
 
 
 def test_a_corrected_word_tesseract_was_unsure_of_is_marked_with_its_correction() -> None:

@@ -404,6 +404,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from hotocr import results_index  # noqa: PLC0415
 
+    if not args.outbox.is_dir():
+        print(f"hotocr index: {args.outbox} is not a folder", file=sys.stderr)
+        return 2
     count = results_index.rebuild(args.outbox, args.failed)
     print(f"{args.outbox / results_index.NAME}: {count} rows")
     return 0

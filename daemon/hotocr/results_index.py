@@ -45,6 +45,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _failed_rows(index: Path) -> list[dict[str, Any]]:
+    """The rows of failures in an existing index (none when there is no index yet)."""
+    try:
+        text = index.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [dict(r) for r in csv.DictReader(io.StringIO(text)) if r.get("outcome") == "failed"]
+
+
 def _header() -> str:
     return ",".join(COLUMNS) + "\n"
 
@@ -98,8 +107,15 @@ def row_from_sidecar(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def rebuild(outbox: Path, extra_folders: Iterable[Path] = ()) -> int:
-    """Write ``outbox/index.csv`` from every sidecar below ``outbox`` (and ``extra_folders``)."""
-    rows = []
+    """Write ``outbox/index.csv`` from every sidecar below ``outbox`` (and ``extra_folders``).
+
+    Failures are reported in the failed folder, not the outbox: without ``extra_folders`` the
+    failed rows the index already had are kept, so a rebuild never forgets them."""
+    if not outbox.is_dir():
+        raise FileNotFoundError(f"{outbox} is not a folder")
+    extra_folders = tuple(extra_folders)
+    kept = [] if extra_folders else _failed_rows(outbox / NAME)
+    rows: list[dict[str, Any]] = []
     for folder in (outbox, *extra_folders):
         for path in sorted(folder.rglob("*.json")):
             try:
@@ -110,6 +126,8 @@ def rebuild(outbox: Path, extra_folders: Iterable[Path] = ()) -> int:
                 row = row_from_sidecar(path, data)
                 row["file"] = os.path.relpath(row["file"], outbox)
                 rows.append(row)
+    listed = {str(r["file"]) for r in rows}
+    rows += [r for r in kept if r["file"] not in listed]
     rows.sort(key=lambda r: (str(r["time"]), str(r["file"])))
     write_atomic(outbox / NAME, (_header() + "".join(_line(r) for r in rows)).encode("utf-8"))
     return len(rows)
