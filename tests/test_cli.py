@@ -104,6 +104,26 @@ def test_process_writes_the_same_sidecars_and_exits_by_outcome(tmp_path: Path) -
     assert (outdir / "one.json").exists()
 
 
+def test_review_finds_the_originals_that_process_left_where_they_were(tmp_path: Path) -> None:
+    """``process --output DIR`` leaves the originals where they are: the JSON says where,
+    relative to itself, and the review page shows their pictures."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    render_page(ENGLISH_LINES, height=900).save(scans / "one.png", dpi=(300, 300))
+    (tmp_path / "config.toml").write_text("[ocr]\nlow_confidence = 99.9\n")  # flag every page
+    out = hotocr("process", str(scans), "--output", str(tmp_path / "results"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "results" / "one.json").read_text())
+    assert data["source"]["path"] == "../scans/one.png"
+    report = hotocr(
+        "review", str(tmp_path / "results"), "--output", str(tmp_path / "r"), cwd=tmp_path
+    )
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "one.png" in page and "picture unavailable" not in page
+    assert list((tmp_path / "r" / "pages").glob("*.jpg"))
+
+
 def test_preprocess_shows_what_the_steps_did(tmp_path: Path) -> None:
     page = to_gray(render_page(ENGLISH_LINES * 3, height=2000))
     tilted = CpuBackend().rotate(page, 3.0, fill=255)  # counter-clockwise: skew -3

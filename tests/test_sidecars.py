@@ -49,6 +49,7 @@ def test_json_carries_the_documented_fields(tmp_path: Path) -> None:
         "pages": 2,
         "format": "pdf",
         "repaired": False,
+        "path": "scan.pdf",
     }
     assert data["engine"]["tesseract"] == "5.3.0"
     assert data["confidence"] == 80.0  # word-weighted: (3*90 + 50) / 4

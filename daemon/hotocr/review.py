@@ -38,7 +38,10 @@ class FlaggedPage:
 
     @property
     def original(self) -> Path:
-        return self.sidecar.parent / str(self.document["source"]["name"])
+        """Where the original is: ``source.path`` (relative to the sidecar, so a moved folder
+        still works; ``hotocr process --output`` leaves originals elsewhere), else beside it."""
+        source = self.document["source"]
+        return self.sidecar.parent / str(source.get("path") or source["name"])
 
     @property
     def threshold(self) -> float:

@@ -69,11 +69,13 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
-def document_json(result: DocumentResult, *, name: str) -> dict[str, Any]:
+def document_json(result: DocumentResult, *, name: str, path: str | None = None) -> dict[str, Any]:
+    """``path``: where the original is, relative to the sidecar's folder (default: beside it)."""
     return {
         "schema": SCHEMA,
         "source": {
             "name": name,
+            "path": path or name,
             "sha256": result.source.sha256,
             "bytes": result.source.bytes,
             "pages": result.source.pages,
@@ -286,16 +288,22 @@ def output_suffixes(formats: Iterable[str]) -> tuple[str, ...]:
 
 
 def render_outputs(
-    result: DocumentResult, formats: Iterable[str], *, original: Path, name: str
+    result: DocumentResult,
+    formats: Iterable[str],
+    *,
+    original: Path,
+    name: str,
+    original_path: str | None = None,
 ) -> list[tuple[str, bytes]]:
-    """Each asked-for output as (suffix, bytes), the JSON last."""
+    """Each asked-for output as (suffix, bytes), the JSON last; ``original_path``: where the
+    original will be, relative to the outputs' folder."""
     wanted = [f for f in outputs.FORMATS if f in set(formats) and f != "json"] + ["json"]
     rendered = []
     for fmt in wanted:
         if fmt == "txt":
             data = document_text(result).encode("utf-8")
         elif fmt == "json":
-            data = json_bytes(document_json(result, name=name))
+            data = json_bytes(document_json(result, name=name, path=original_path))
         elif fmt == "pdf":
             from hotocr.outputs import pdf  # noqa: PLC0415 - pikepdf and img2pdf on demand
 
@@ -327,7 +335,14 @@ def publish_result(
     claimed, to be processed again, never a moved original without its results.
     """
     dest = folder / f"{stem}{original.suffix}"
-    rendered = render_outputs(result, formats, original=original, name=dest.name)
+    where = os.path.relpath(dest if move_original else original.absolute(), folder.absolute())
+    rendered = render_outputs(
+        result,
+        formats,
+        original=original,
+        name=dest.name,
+        original_path=Path(where).as_posix(),
+    )
     fail_point("publish")
     written = []
     for i, (suffix, data) in enumerate(rendered):
