@@ -251,8 +251,16 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
     daemon = daemon_factory()
     drop_pair(daemon)
     (daemon.inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage\n%%EOF\n")
+    (daemon.inbox / "placeholder.pdf").touch()  # a scanner's empty file, never filled
     daemon.wait_done(3, timeout=120)
+    daemon.wait_for(
+        lambda: any(e.get("event") == "file.empty_waiting" for e in daemon.events()),
+        30,
+        "the log line about the empty file",
+    )
     report = status_json(daemon.root / "config.toml")
+    assert report["watches"][0]["empty_waiting"] == ["placeholder.pdf"]
+    assert report["watches"][0]["pages_per_minute_recent"] > 1  # not averaged over the hour
     assert report["daemon"]["running"] is True and report["daemon"]["pid"] == daemon.proc.pid
     watch = report["watches"][0]
     assert watch["done_last_hour"] == 2 and watch["failed_last_hour"] == 1
@@ -264,6 +272,9 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
         check=True,
     ).stdout
     assert "daemon: running" in text and "broken.pdf (corrupt)" in text
+    assert "empty, waiting to be filled: 1 (placeholder.pdf)" in text
+    empties = [e for e in daemon.events() if e.get("event") == "file.empty_waiting"]
+    assert len(empties) == 1  # said once
     # index.csv: one row per document, outcome included.
     index = daemon.outbox / results_index.NAME
     rows = index.read_text().splitlines()

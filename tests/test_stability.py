@@ -53,9 +53,12 @@ def test_an_empty_placeholder_never_settles_until_it_is_filled(tmp_path: Path) -
     path = tmp_path / "placeholder.tif"
     path.touch()
     tracker.observe(path)
+    assert tracker.settled() == [] and tracker.take_empty() == []  # not empty for long yet
     for _ in range(5):
         clock.now += 10
         assert tracker.settled() == []
+    assert tracker.take_empty() == [path]  # said once, not on every look
+    assert tracker.take_empty() == []
     path.write_bytes(b"II*\x00 content")
     assert tracker.settled() == []
     clock.now += 1.0

@@ -226,7 +226,20 @@ class Journal:
             "failed_hour": one(finished.format(failed_states), now - 3600),
             "failed_day": one(finished.format(failed_states), now - 86400),
             "pages_hour": one(pages_sql, now - 3600),
+            **self._recent_rate(key, now),
         }
+
+    def _recent_rate(self, key: bytes, now: float, window: float = 600.0) -> dict[str, Any]:
+        """Pages of the documents finished in the last ``window`` seconds, and the time from
+        the first of them being claimed to the last finishing: the pace while working."""
+        row = self._db.execute(
+            "SELECT SUM(pages), MIN(created), MAX(finished) FROM jobs"
+            " WHERE inbox = ? AND state = 'done' AND finished >= ?",
+            (key, now - window),
+        ).fetchone()
+        pages, first, last = int(row[0] or 0), row[1], row[2]
+        span = (last - max(first, now - window)) if pages and first and last else 0.0
+        return {"pages_recent": pages, "recent_seconds": round(span, 1)}
 
     def latest_failures(self, inbox: Path, limit: int = 5) -> list[dict[str, Any]]:
         rows = self._db.execute(

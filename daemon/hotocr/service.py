@@ -248,6 +248,8 @@ class Service:
         the inbox (only their names are kept) and are claimed as soon as it has."""
         for folder in self._folders:
             folder.ready.update(dict.fromkeys(folder.tracker.settled()))
+            for path in folder.tracker.take_empty():
+                self._log.info("file.empty_waiting", path=shown(path))
             while folder.ready and scheduler.has_room():
                 path = next(iter(folder.ready))
                 del folder.ready[path]

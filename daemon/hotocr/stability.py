@@ -23,6 +23,8 @@ class _Candidate:
     signature: Signature | None
     since: float
     not_before: float = 0.0
+    #: Said once that it is an empty file left waiting (a placeholder, or a failed copy).
+    reported_empty: bool = False
 
 
 def _signature(path: Path) -> Signature | None:
@@ -40,6 +42,7 @@ class StabilityTracker:
         self._settle = settle_seconds
         self._clock = clock
         self._candidates: dict[Path, _Candidate] = {}
+        self._empty: list[Path] = []
 
     def __len__(self) -> int:
         return len(self._candidates)
@@ -84,7 +87,18 @@ class StabilityTracker:
                 cand.signature, cand.since = signature, now
                 if self._settle > 0:
                     continue
-            if st.st_size > 0 and now - cand.since >= self._settle:
+            if now - cand.since < self._settle:
+                continue
+            if st.st_size > 0:
                 ready.append(path)
                 del self._candidates[path]
+            elif not cand.reported_empty:
+                cand.reported_empty = True
+                self._empty.append(path)
         return ready
+
+    def take_empty(self) -> list[Path]:
+        """Files that have been empty for the settle time since ``settled`` last said so:
+        each is named once (it is still watched, and read once it is filled)."""
+        empty, self._empty = self._empty, []
+        return empty

@@ -28,20 +28,26 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
         meta = journal.meta() if journal else {}
         report["daemon"] = _daemon_state(meta)
         for watch in cfg.watches:
-            waiting = sum(1 for _ in scan(watch.inbox, watch.ignore)) if watch.inbox.is_dir() else 0
+            found = list(scan(watch.inbox, watch.ignore)) if watch.inbox.is_dir() else []
+            empty = sorted(str(p.relative_to(watch.inbox)) for p in found if _is_empty(p))
             stats = journal.folder_stats(watch.inbox, now) if journal else {}
             failures = journal.latest_failures(watch.inbox) if journal else []
             pages_hour = int(stats.get("pages_hour", 0))
             report["watches"].append(
                 {
                     "inbox": str(watch.inbox),
-                    "waiting": waiting,
+                    "waiting": len(found),
+                    #: Empty files (a scanner's placeholder): waited for until they fill.
+                    "empty_waiting": empty[:MAX_LISTED],
+                    "empty_count": len(empty),
                     "in_flight": stats.get("in_flight", 0),
                     "done_last_hour": stats.get("done_hour", 0),
                     "done_last_day": stats.get("done_day", 0),
                     "failed_last_hour": stats.get("failed_hour", 0),
                     "failed_last_day": stats.get("failed_day", 0),
                     "pages_per_minute": round(pages_hour / 60.0, 2),
+                    # While working, over the documents of the last 10 minutes (None: none).
+                    "pages_per_minute_recent": _recent(stats),
                     "latest_failures": failures,
                 }
             )
@@ -49,6 +55,22 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
         if journal:
             journal.close()
     return report
+
+
+#: Empty files listed by name in a report (the count is always given).
+MAX_LISTED = 20
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _recent(stats: dict[str, Any]) -> float | None:
+    pages, seconds = int(stats.get("pages_recent", 0)), float(stats.get("recent_seconds", 0))
+    return round(pages / seconds * 60.0, 1) if pages and seconds >= 1.0 else None
 
 
 def _daemon_state(meta: dict[str, str]) -> dict[str, Any]:
@@ -87,9 +109,20 @@ def render(report: dict[str, Any]) -> str:
             "",
             f"{w['inbox']}",
             f"  waiting {w['waiting']}, in flight {w['in_flight']}",
+            *(
+                [
+                    f"  empty, waiting to be filled: {w['empty_count']} ("
+                    + ", ".join(w["empty_waiting"])
+                    + (", ..." if w["empty_count"] > len(w["empty_waiting"]) else "")
+                    + ")"
+                ]
+                if w["empty_count"]
+                else []
+            ),
             f"  done: {w['done_last_hour']} last hour, {w['done_last_day']} last day;"
             f" failed: {w['failed_last_hour']} last hour, {w['failed_last_day']} last day",
-            f"  pages per minute (last hour): {w['pages_per_minute']}",
+            f"  pages per minute: {w['pages_per_minute_recent'] or 0} while working lately, "
+            f"{w['pages_per_minute']} over the last hour",
         ]
         for f in w["latest_failures"]:
             when = dt.datetime.fromtimestamp(f["time"] or 0).isoformat(timespec="seconds")
