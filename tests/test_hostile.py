@@ -202,3 +202,25 @@ def test_a_pdf_poppler_cannot_read_is_repaired_and_read(
     assert "page number 1" in text and "page number 2" in text
     assert (daemon.outbox / "damaged.pdf").read_bytes() == damaged  # the original, as it came
     assert not list((daemon.root / "state" / "work").rglob("*"))  # no repaired copy left
+
+
+def test_a_complete_pdf_without_its_final_eof_is_read_after_the_wait(
+    daemon_factory, tmp_path: Path
+) -> None:
+    """Some scanners end a PDF without %%EOF. hotocr waits for the marker (a writer may only
+    have paused), then, the file unchanged for the whole wait, lets poppler judge: it reads."""
+    source = _pdf_of(
+        [render_page(("A scanner's PDF without its last line.",), width=1240, height=500)],
+        tmp_path / "scan.pdf",
+        tiny=set(),
+    )
+    data = source.read_bytes()
+    cut = data[: data.rindex(b"%%EOF")]
+    assert b"%%EOF" not in cut[-2048:]
+    daemon = daemon_factory(watch_extra="incomplete_seconds = 3")
+    (daemon.inbox / "noeof.pdf").write_bytes(cut)
+    done = daemon.wait_done(1, timeout=60)
+    assert done[0]["outcome"] == "done", done
+    assert "without its last line" in (daemon.outbox / "noeof.txt").read_text()
+    events = [e.get("event") for e in daemon.events()]
+    assert "file.waiting" in events and "file.read_without_end_marker" in events

@@ -80,6 +80,34 @@ def check_complete(path: Path, kind: Kind) -> None:
         raise NotReady("the JPEG has no end marker yet (still being written, or truncated)")
 
 
+def read_all_the_same(path: Path, not_ready: NotReady, waited: float) -> Kind:
+    """A file that looked incomplete for the whole wait and never changed: read it as it is.
+
+    A scanner's PDF without a final ``%%EOF`` that poppler reads is complete (OCRmyPDF reads
+    it too); a PNG or JPEG without its end marker that decodes whole is too. A TIFF that
+    still does not decode will never decode: corrupt. Anything else stays ``not_ready``
+    (truncated)."""
+    kind = sniff(path)
+    if kind is Kind.PDF:
+        try:
+            _pdf_info(path)
+        except CorruptInput:
+            raise not_ready from None
+        return kind
+    if kind is Kind.TIFF:
+        try:
+            _count_frames(path, kind)
+        except NotReady as exc:
+            raise CorruptInput(f"{exc}; unchanged for {waited:.0f} s, so it never will") from None
+        return kind
+    try:
+        with _open_image(path) as image:
+            image.load()
+    except _DECODE_ERRORS:
+        raise not_ready from None
+    return kind
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What the sidecar says about the original file."""
@@ -115,7 +143,8 @@ def inspect(
     before any drawing starts. ``repair_to``: where a PDF poppler cannot read may be written
     again by pikepdf (qpdf's repair), to be read from there."""
     kind = sniff(path)
-    check_complete(path, kind)
+    if kind is not Kind.PDF:  # a PDF's end is poppler's to judge, once it was claimed
+        check_complete(path, kind)
     digest, size = _sha256(path)
     repaired = False
     if kind is Kind.PDF:

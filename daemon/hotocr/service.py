@@ -268,8 +268,20 @@ class Service:
                 )
             pages.check_ready(path)
         except NotReady as exc:
-            self._not_ready(folder, path, exc)
-            return
+            if not self._not_ready(folder, path, exc):
+                return
+            waited = folder.config.incomplete_seconds
+            unchanged = time.time() - path.stat().st_mtime
+            if unchanged < waited:  # it was written to meanwhile: wait from its last change
+                folder.incomplete_since[path] = time.monotonic() - unchanged
+                folder.tracker.defer(path, NOT_READY_RETRY_SECONDS)
+                return
+            try:  # unchanged for the whole wait: can it be read as it is?
+                kind = pages.read_all_the_same(path, exc, waited)
+            except Exception as final:  # noqa: BLE001 - a bad file fails alone
+                self._publisher.refuse(folder.config, path, final)
+                return
+            log.info("file.read_without_end_marker", format=kind.value, waited_seconds=waited)
         except FileNotFoundError:
             return  # renamed or deleted before we got to it: its new name shows up
         except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
@@ -328,21 +340,23 @@ class Service:
             DocumentJob(source=source, settings=folder.settings, context=_Context(folder, job))
         )
 
-    def _not_ready(self, folder: _Folder, path: Path, exc: NotReady) -> None:
+    def _not_ready(self, folder: _Folder, path: Path, exc: NotReady) -> bool:
+        """Wait for the file to complete; True once it has looked incomplete, unchanged, for
+        ``incomplete_seconds`` (the caller then judges it by reading it)."""
         now = time.monotonic()
         first = folder.incomplete_since.setdefault(path, now)
         try:
             empty = path.stat().st_size == 0
         except OSError:
-            return
+            return False
         if not empty and now - first > folder.config.incomplete_seconds:
             folder.incomplete_since.pop(path, None)
-            self._publisher.refuse(folder.config, path, exc)
-            return
+            return True
         if first == now:
             self._log.info("file.waiting", path=shown(path), reason=str(exc))
         retry = min(NOT_READY_RETRY_SECONDS, folder.config.incomplete_seconds / 2)
         folder.tracker.defer(path, retry)
+        return False
 
     # --- recovery -------------------------------------------------------------------------
 
