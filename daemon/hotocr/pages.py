@@ -143,14 +143,21 @@ def inspect(
     before any drawing starts. ``repair_to``: where a PDF poppler cannot read may be written
     again by pikepdf (qpdf's repair), to be read from there."""
     kind = sniff(path)
-    if kind is not Kind.PDF:  # a PDF's end is poppler's to judge, once it was claimed
+    unfinished: NotReady | None = None
+    try:
         check_complete(path, kind)
+    except NotReady as exc:
+        if kind is not Kind.PDF:
+            raise
+        unfinished = exc  # some scanners end a PDF without %%EOF: poppler judges
     digest, size = _sha256(path)
     repaired = False
     if kind is Kind.PDF:
         try:
             info = _pdf_info(path)
         except CorruptInput as exc:
+            if unfinished is not None:
+                raise unfinished from None  # cut short: never "repaired" into a part of itself
             if repair_to is None or not repair_pdf(path, repair_to):
                 raise
             try:
