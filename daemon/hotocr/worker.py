@@ -294,20 +294,8 @@ def read_page(task: PageTask) -> PageResult:
             task.source, task.kind, task.number, dpi=settings.render_dpi, timeout=settings.timeout
         )
     except InputError as exc:  # this page alone (a 0x0 page, a broken image): flag it
-        return PageResult(
-            number=task.number,
-            text="",
-            raw_text="",
-            confidence=0.0,
-            low_confidence=True,
-            words=(),
-            rotation=0,
-            skew_degrees=None,
-            seconds=round(time.perf_counter() - start, 3),
-            backend=settings.backend,
-            error=f"page {task.number} cannot be read: {exc}",
-            unreadable=exc.reason,
-        )
+        error = f"page {task.number} cannot be read: {exc}"
+        return _unread(task.number, start, settings.backend, error, unreadable=exc.reason)
     gray, dpi = to_gray(loaded.image), loaded.dpi
     del loaded  # the decoded pixels (25 MB for an RGB letter page) are not needed again
     backend = backend_for(settings).backend
@@ -321,25 +309,13 @@ def read_page(task: PageTask) -> PageResult:
                 # A page OSD took for Fraktur that reads poorly (a title page mixing
                 # Antiqua and Fraktur): the configured model may read it better.
                 other = _orient_and_recognize(gray, dpi, settings, backend, work)
-                kept = "frk" if other[2].confidence <= rec.confidence else "configured"
+                kept = "Fraktur" if other[2].confidence <= rec.confidence else "configured"
                 model_reason += f"; read poorly, also read as configured: {kept} model kept"
                 if kept == "configured":
                     model, (rotation, prep, rec) = settings.languages, other
         except PageTimeout as exc:
-            return PageResult(
-                number=task.number,
-                text="",
-                raw_text="",
-                confidence=0.0,
-                low_confidence=True,
-                words=(),
-                rotation=0,
-                skew_degrees=None,
-                seconds=round(time.perf_counter() - start, 3),
-                backend=backend.name,
-                error=str(exc),
-                size=(gray.shape[1], gray.shape[0]),
-            )
+            size = (gray.shape[1], gray.shape[0])
+            return _unread(task.number, start, backend.name, str(exc), size=size)
     return PageResult(
         number=task.number,
         text=rec.text,
@@ -360,6 +336,33 @@ def read_page(task: PageTask) -> PageResult:
             reasons={"model": model_reason, **prep.plan.reasons},
         ),
         size=(gray.shape[1], gray.shape[0]),
+    )
+
+
+def _unread(
+    number: int,
+    start: float,
+    backend: str,
+    error: str,
+    *,
+    size: tuple[int, int] = (0, 0),
+    unreadable: str = "",
+) -> PageResult:
+    """A page without text, and why: flagged for a person; the document goes on."""
+    return PageResult(
+        number=number,
+        text="",
+        raw_text="",
+        confidence=0.0,
+        low_confidence=True,
+        words=(),
+        rotation=0,
+        skew_degrees=None,
+        seconds=round(time.perf_counter() - start, 3),
+        backend=backend,
+        error=error,
+        size=size,
+        unreadable=unreadable,
     )
 
 
