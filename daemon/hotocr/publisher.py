@@ -197,7 +197,7 @@ class Publisher:
         self, watch: WatchConfig, result: sidecars.DocumentResult, original: Path, seconds: float
     ) -> None:
         """Metrics, the outbox's index.csv and, when enabled, its review page."""
-        label = str(watch.inbox)
+        label = watch_label(watch)
         self._metrics.documents.labels(label, "done").inc()
         self._metrics.pages.labels(label).inc(len(result.pages))
         self._metrics.low_confidence.labels(label).inc(len(result.flagged_pages))
@@ -224,7 +224,7 @@ class Publisher:
     def _record_failure(
         self, watch: WatchConfig, dest: Path, reason: str, sha256: str | None
     ) -> None:
-        label = str(watch.inbox)
+        label = watch_label(watch)
         self._metrics.documents.labels(label, "failed").inc()
         self._metrics.failures.labels(label, reason).inc()
         results_index.append(
@@ -273,6 +273,11 @@ def as_dropped(exc: BaseException, job: Job) -> str:
     return text.replace(os.fsdecode(job.work_path), shown(job.original))
 
 
+def watch_label(watch: WatchConfig) -> str:
+    """A watch folder's name in the metrics."""
+    return str(watch.inbox)
+
+
 def repaired_copy(job: Job) -> Path:
     """Where a damaged PDF's repaired copy is read from: beside the claimed original in its
     own work folder, removed when the document is published or failed."""
@@ -298,4 +303,11 @@ def retry_at(delay: float) -> float:
     return time.monotonic() + delay
 
 
-__all__ = ["Publisher", "remove_empty_parents", "repaired_copy", "retry_at", "shown"]
+__all__ = [
+    "Publisher",
+    "remove_empty_parents",
+    "repaired_copy",
+    "retry_at",
+    "shown",
+    "watch_label",
+]

@@ -34,7 +34,7 @@ from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
 from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
-from hotocr.publisher import Publisher, repaired_copy, retry_at, shown
+from hotocr.publisher import Publisher, repaired_copy, retry_at, shown, watch_label
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
@@ -129,7 +129,7 @@ class Service:
             self._log.info("preprocess.backend", configured=kind, backend=name, why=why)
         for folder in self._folders:
             name = backends[(folder.settings.backend, folder.settings.device)]
-            self._metrics.backend.labels(_label(folder), name).set(1)
+            self._metrics.backend.labels(watch_label(folder.config), name).set(1)
         if self._config.daemon.metrics:
             host, port = self._metrics.serve(self._config.daemon.metrics)
             self._log.info("metrics.serving", url=f"http://{host}:{port}/metrics")
@@ -191,8 +191,8 @@ class Service:
     def _update_gauges(self) -> None:
         for folder in self._folders:
             waiting = len(folder.tracker) + len(folder.ready)
-            self._metrics.queue.labels(_label(folder), "waiting").set(waiting)
-            self._metrics.queue.labels(_label(folder), "in_flight").set(
+            self._metrics.queue.labels(watch_label(folder.config), "waiting").set(waiting)
+            self._metrics.queue.labels(watch_label(folder.config), "in_flight").set(
                 self._in_flight[folder.index]
             )
 
@@ -461,10 +461,6 @@ class Service:
         delay = self._publisher.fail(folder.config, folder.work_root, job, exc, **details)
         if delay is not None:
             self._retry.append((retry_at(delay), folder, job))
-
-
-def _label(folder: _Folder) -> str:
-    return str(folder.config.inbox)
 
 
 def _work_root(state_dir: Path, inbox: Path) -> Path:

@@ -277,9 +277,12 @@ def free_stem(
 @dataclass(frozen=True)
 class Published:
     original: Path | None
-    json: Path
     #: Every output written, the JSON last.
-    files: tuple[Path, ...] = ()
+    files: tuple[Path, ...]
+
+    @property
+    def json(self) -> Path:
+        return self.files[-1]
 
 
 def output_suffixes(formats: Iterable[str]) -> tuple[str, ...]:
@@ -351,12 +354,11 @@ def publish_result(
         written.append(path)
         if i == 0 and len(rendered) > 1:
             crash_point("between_outputs")
-    json_path = written[-1]
     crash_point("after_publish")
     if move_original:
         move_atomic(original, dest)
-        return Published(dest, json_path, tuple(written))
-    return Published(None, json_path, tuple(written))
+        return Published(dest, tuple(written))
+    return Published(None, tuple(written))
 
 
 def remove_partial_outputs(folder: Path, stem: str) -> list[Path]:

@@ -462,13 +462,8 @@ def _turn_before_reading(
             return by_osd
         # OSD's turn reads poorly: OSD can be wrong on a stained or shadowed page (it turned
         # an upright one by 180 degrees), so the page as scanned is read too.
-        scanned_prep, as_scanned = _read(
-            gray, dpi, prep, settings=settings, backend=backend, work=work
-        )
-        return (
-            (0, scanned_prep, as_scanned)
-            if as_scanned.confidence > by_osd[2].confidence
-            else by_osd
+        return _or_as_scanned(
+            by_osd, gray, dpi, prep, settings=settings, backend=backend, work=work
         )
     turned = np.ascontiguousarray(np.rot90(gray, k=-guess // 90))
     guessed_prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
@@ -480,10 +475,23 @@ def _turn_before_reading(
     if by_osd is not None:
         return by_osd
     # OSD sees no turn: the balance was wrong, or the page is hard to read either way.
-    scanned_prep, as_scanned = _read(gray, dpi, prep, settings=settings, backend=backend, work=work)
-    if as_scanned.confidence > rec.confidence:
-        return 0, scanned_prep, as_scanned
-    return guess, guessed_prep, rec
+    guessed = (guess, guessed_prep, rec)
+    return _or_as_scanned(guessed, gray, dpi, prep, settings=settings, backend=backend, work=work)
+
+
+def _or_as_scanned(
+    turned: tuple[int, Preprocessed, Recognition],
+    gray: HostImage,
+    dpi: int | None,
+    scanned: Preprocessed,
+    *,
+    settings: PageSettings,
+    backend: Backend,
+    work: Path,
+) -> tuple[int, Preprocessed, Recognition]:
+    """A turned page that read poorly, against the page read as scanned: the better one."""
+    prep, as_scanned = _read(gray, dpi, scanned, settings=settings, backend=backend, work=work)
+    return (0, prep, as_scanned) if as_scanned.confidence > turned[2].confidence else turned
 
 
 def _turn_if_osd_says(

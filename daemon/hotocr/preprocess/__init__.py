@@ -16,7 +16,7 @@ from hotocr import geometry
 from hotocr.errors import ConfigError, MissingDependency
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
-from hotocr.preprocess.plan import Plan, fixed_plan, plan_page
+from hotocr.preprocess.plan import Plan, fixed_plan, plan_page, text_scale
 from hotocr.preprocess.steps import STEPS, PageState
 from hotocr.preprocess.survey import survey
 
@@ -84,13 +84,15 @@ def preprocess(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if plan is None:
-        if adaptive or "fit_text" in steps:
+        if adaptive:
             plan = plan_page(survey(image, dpi), steps, dpi=dpi)
-            if not adaptive:
-                plan = Plan(steps, plan.scale, reasons={"fit_text": plan.reasons["fit_text"]})
-            timings["survey"] = round((time.perf_counter() - start) * 1000, 1)
+        elif "fit_text" in steps:  # every step, fit_text with the page's own factor
+            scale, why = text_scale(survey(image, dpi), steps, dpi=dpi)
+            plan = Plan(steps, scale, reasons={"fit_text": why})
         else:
             plan = fixed_plan(steps)
+        if adaptive or "fit_text" in steps:
+            timings["survey"] = round((time.perf_counter() - start) * 1000, 1)
     state = PageState(dpi=dpi, fit_scale=plan.scale, faint_ink=plan.faint_ink)
     page = backend.to_device(image)
     for name in plan.steps:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hotocr.preprocess.steps import DOWNSCALE_ABOVE_DPI, DOWNSCALE_TO_DPI
 from hotocr.preprocess.survey import Survey
 
 #: Text smaller than this (px) is enlarged (receipts of 17-19 px read better at 1.3-1.4x) ...
@@ -30,10 +31,8 @@ ENLARGE_BELOW = 20.0
 ENLARGE_BELOW_AT_300_DPI = 16.0
 #: ... towards this height ...
 TARGET_HEIGHT = 24.0
-#: ... by at most this factor (4x the pixels) ...
+#: ... by at most this factor (4x the pixels; ``steps.FIT_MAX_PIXELS`` bounds the page too).
 MAX_ENLARGE = 2.0
-#: ... and to at most this many pixels.
-MAX_PIXELS = 60_000_000
 #: Text taller than this (px) is shrunk by a whole factor (a receipt scanned at 600 DPI) ...
 SHRINK_ABOVE = 50.0
 #: ... the largest that leaves it at least this high.
@@ -58,7 +57,8 @@ class Plan:
     scale: float = 1.0
     #: The ink level ``contrast`` stretches to black on a page with faint ink (else None).
     faint_ink: int | None = None
-    #: Step (or ``text``, ``paper``) -> why it runs or is left out.
+    #: Step name (``fit_text``, ``remove_background``, ``contrast``) -> why it runs, what it
+    #: does, or why it is left out.
     reasons: dict[str, str] = field(default_factory=dict)
     #: Another plan to read too; the more confident reading is kept.
     alternative: Plan | None = None
@@ -76,31 +76,26 @@ def plan_page(survey: Survey, steps: tuple[str, ...], *, dpi: int | None) -> Pla
     if "fit_text" in steps:
         scale, reasons["fit_text"] = text_scale(survey, steps, dpi=dpi)
     faint = survey.ink_level is not None and survey.ink_level >= FAINT_INK
-    paper = _paper_verdict(survey)
+    faint_ink = survey.ink_level if faint else None
     if not BACKGROUND_STEPS & set(steps):
         return Plan(steps=steps, scale=scale, reasons=reasons)
     cleaned = tuple(s for s in steps if s not in BACKGROUND_STEPS or (s == "contrast" and faint))
     if faint and "contrast" in steps:
         reasons["contrast"] = f"faint ink (grey {survey.ink_level})"
+    paper = _paper_verdict(survey)
+    measured = f"level {survey.paper_level}, spread {survey.paper_spread}"
     if paper == "even":
-        reasons["remove_background"] = (
-            f"left out: paper even and white (level {survey.paper_level}, "
-            f"spread {survey.paper_spread})"
-        )
-        return Plan(cleaned, scale, survey.ink_level if faint else None, reasons)
-    with_background = Plan(steps=steps, scale=scale, reasons=dict(reasons))
-    with_background.reasons["remove_background"] = (
-        f"paper {paper} (level {survey.paper_level}, spread {survey.paper_spread})"
-    )
+        reasons["remove_background"] = f"left out: paper even and white ({measured})"
+        return Plan(cleaned, scale, faint_ink, reasons)
+    cleaning = f"paper {paper} ({measured})"
     if paper != "unclear":
-        return with_background
-    without = Plan(cleaned, scale, survey.ink_level if faint else None, dict(reasons))
-    without.reasons["remove_background"] = "left out: read both ways, this reading kept"
-    with_background.reasons["remove_background"] += ": read both ways, this reading kept"
+        return Plan(steps, scale, reasons={**reasons, "remove_background": cleaning})
+    both = "read both ways, this reading kept"
+    without = Plan(cleaned, scale, faint_ink, {**reasons, "remove_background": f"left out: {both}"})
     return Plan(
-        steps=with_background.steps,
-        scale=scale,
-        reasons=with_background.reasons,
+        steps,
+        scale,
+        reasons={**reasons, "remove_background": f"{cleaning}: {both}"},
         alternative=without,
     )
 
@@ -110,8 +105,8 @@ def text_scale(survey: Survey, steps: tuple[str, ...], *, dpi: int | None) -> tu
     if survey.text_height is None:
         return 1.0, "no text size measured: kept"
     height = survey.text_height
-    if "downscale" in steps and dpi and dpi > 400:  # downscale runs first: 300 DPI
-        height *= 300 / dpi
+    if "downscale" in steps and dpi and dpi > DOWNSCALE_ABOVE_DPI:  # it runs first
+        height *= DOWNSCALE_TO_DPI / dpi
     small = ENLARGE_BELOW_AT_300_DPI if dpi and dpi >= 300 else ENLARGE_BELOW
     if height < small:
         factor = min(MAX_ENLARGE, TARGET_HEIGHT / height)

@@ -2,8 +2,9 @@
 paper is, how dark its ink is. The measurements decide which steps the page gets (``plan``).
 
 Measured on the host copy of the page with OpenCV, on either backend, so a page gets the same
-plan on the CPU and on the GPU. About 5-20 ms for a letter page at 300 DPI; pages larger than
-``WORK_SIDE`` on their long side are measured on a copy shrunk by a whole factor.
+plan on the CPU and on the GPU. About 60 ms for a letter page at 300 DPI (most of it the
+labelling of ink components); pages larger than ``WORK_SIDE`` on their long side are measured
+on a copy shrunk by a whole factor.
 """
 
 from __future__ import annotations
