@@ -345,3 +345,44 @@ def test_a_corrected_word_tesseract_was_unsure_of_is_marked_with_its_correction(
     assert marked == ["fine", "w1thwith", "typOstypos."]  # the mark holds the correction
     fixes = [text for _, text in dom.find("span", "fix")]
     assert fixes == ["Th1sThis", "w1thwith", "typOstypos"]  # a sure word: corrected, not marked
+
+
+def test_the_journal_forgets_finished_jobs_but_never_unfinished_ones(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    now = time.time()
+    ages = {"old-done": ("done", 40), "old-failed": ("failed", 40), "new-done": ("done", 1)}
+    for name, (state, days) in ages.items():
+        job = journal.begin_claim(inbox, Path(f"{name}.pdf"), work)
+        journal.set_state(job.id, state)
+        journal._db.execute(
+            "UPDATE jobs SET finished = ? WHERE id = ?", (now - days * 86400, job.id)
+        )
+    stuck = journal.begin_claim(inbox, Path("stuck.pdf"), work)  # a crash left it claiming
+    journal._db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (now - 90 * 86400, stuck.id))
+    assert journal.prune(now - 30 * 86400) == 2
+    assert [j.rel_path.name for j in journal.unfinished()] == ["stuck.pdf"]
+    assert journal.counts() == {"done": 1, "claiming": 1}
+    journal.close()
+
+
+def test_the_daemon_prunes_its_journal_at_start_and_keeps_recent_jobs(daemon_factory) -> None:
+    def old_rows(root: Path) -> None:
+        journal = Journal(root / "state" / "journal.sqlite3")
+        for i in range(3):
+            job = journal.begin_claim(root / "inbox", Path(f"gone{i}.png"), root / "state" / "work")
+            journal.set_state(job.id, "done")
+            journal._db.execute(
+                "UPDATE jobs SET finished = ? WHERE id = ?", (time.time() - 86400, job.id)
+            )
+        journal.close()
+
+    # 0.0005 days = 43 s kept, so the running daemon prunes every 4.3 s.
+    daemon = daemon_factory(before=old_rows, daemon_extra="journal_keep_days = 0.0005")
+    pruned = [e for e in daemon.events() if e.get("event") == "journal.pruned"]
+    assert pruned and pruned[0]["jobs"] == 3
+    render_page(ENGLISH_LINES[:2], height=500).save(daemon.inbox / "fresh.png")
+    daemon.wait_done(1, timeout=120)
+    journal = Journal(daemon.root / "state" / "journal.sqlite3", readonly=True)
+    assert journal.counts() == {"done": 1}
+    journal.close()

@@ -212,6 +212,12 @@ class DaemonConfig:
         "Full rescan of every inbox this often, to catch anything the watcher missed.",
         minimum=1,
     )
+    journal_keep_days: float = _opt(
+        30.0,
+        "Finished documents stay in the journal this long (`hotocr status`, duplicates ="
+        ' "skip"), then are forgotten; unfinished ones always stay.',
+        minimum=0.0001,
+    )
     executor: str = _opt(
         "local",
         'Where pages run: "local" (a process pool of `workers`) or a Dask scheduler, '

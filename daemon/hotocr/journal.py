@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS daemon (
 """
 
 UNFINISHED = ("claiming", "claimed", "publishing")
+#: The write-ahead log is cut back to this after each checkpoint.
+WAL_LIMIT_BYTES = 4 << 20
 #: Reasons recorded for claims that did not happen (the file vanished, or a crash came first).
 NOT_FAILURES = "('claim', 'claim_interrupted')"
 
@@ -105,6 +107,8 @@ class Journal:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
+        # A checkpoint truncates the write-ahead log to this, so a burst leaves no big file.
+        self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -251,6 +255,19 @@ class Journal:
         return [
             {"file": os.fsdecode(r[0]), "reason": r[1], "error": r[2], "time": r[3]} for r in rows
         ]
+
+    def prune(self, finished_before: float) -> int:
+        """Forget finished jobs; unfinished ones are what recovery needs and always stay.
+
+        Deleted rows' pages are reused by SQLite, so the file stops growing at the size of
+        the rows kept; nothing is vacuumed (that would rewrite the whole file)."""
+        placeholders = ", ".join("?" * len(UNFINISHED))
+        cur = self._db.execute(
+            f"DELETE FROM jobs WHERE state NOT IN ({placeholders})"
+            " AND COALESCE(finished, updated) < ?",
+            (*UNFINISHED, finished_before),
+        )
+        return int(cur.rowcount)
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(

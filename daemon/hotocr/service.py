@@ -47,6 +47,8 @@ TICK_SECONDS = 0.2
 #: A settled file that still fails its completeness check is looked at again after this, and
 #: given up as truncated after ``incomplete_seconds`` (zero-byte placeholders never are).
 NOT_READY_RETRY_SECONDS = 5.0
+#: The journal forgets finished jobs this often (or ten times per keep period, if shorter).
+PRUNE_SECONDS = 3600.0
 #: More watcher events than this in one tick may mean inotify dropped some: rescan soon.
 BURST_EVENTS = 500
 
@@ -157,7 +159,8 @@ class Service:
             inboxes=[str(f.config.inbox) for f in self._folders],
         )
         self._notifier.ready()
-        last_rescan = time.monotonic()
+        last_rescan = last_prune = time.monotonic()
+        self._prune_journal()
         try:
             while not self._stop.is_set():
                 burst = self._drain_events()
@@ -167,6 +170,9 @@ class Service:
                 if burst or time.monotonic() - last_rescan >= self._config.daemon.rescan_seconds:
                     self._rescan()
                     last_rescan = time.monotonic()
+                if time.monotonic() - last_prune >= self._prune_every:
+                    self._guarded(self._prune_journal)
+                    last_prune = time.monotonic()
                 self._start_settled(scheduler)
                 self._start_retries(scheduler)
                 for finished in scheduler.poll(TICK_SECONDS):
@@ -187,6 +193,18 @@ class Service:
             self._overflow.close()
             self._log.info("daemon.stopped", unfinished_documents_requeued_at_next_start=len(left))
         return 0
+
+    @property
+    def _prune_every(self) -> float:
+        return min(PRUNE_SECONDS, self._config.daemon.journal_keep_days * 86400 / 10)
+
+    def _prune_journal(self) -> None:
+        keep = self._config.daemon.journal_keep_days * 86400
+        forgotten = self._journal.prune(time.time() - keep)
+        if forgotten:
+            self._log.info(
+                "journal.pruned", jobs=forgotten, kept_days=self._config.daemon.journal_keep_days
+            )
 
     def _update_gauges(self) -> None:
         for folder in self._folders:
