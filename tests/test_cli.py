@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import pty
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from hotocr import config
+from hotocr import progress as progress_module
 from hotocr.preprocess import to_gray
 from hotocr.preprocess.cpu import CpuBackend
 
@@ -160,3 +167,64 @@ def test_preprocess_shows_what_the_steps_did(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert bad.returncode == 2 and "sharpen" in bad.stderr
+
+
+def _four_page_pdf(path: Path) -> None:
+    pages = [render_page(ENGLISH_LINES[i : i + 2], height=700) for i in range(4)]
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=300)
+
+
+def test_process_tells_its_progress_in_plain_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    _four_page_pdf(tmp_path / "long.pdf")
+    out = hotocr("process", "long.pdf", "--lang", "eng", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "long.pdf: 4 pages, confidence" in out.stdout  # results stay on standard output
+    last = [line for line in out.stderr.splitlines() if line.startswith("hotocr: ")][-1]
+    assert re.fullmatch(r"hotocr: 4/4 pages, [\d.]+ pages/min, \d+ s so far", last), last
+    assert "\r" not in out.stderr and "\x1b[" not in out.stderr  # no redraws in a log
+
+
+def test_process_draws_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    _four_page_pdf(tmp_path / "long.pdf")
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotocr", "process", "long.pdf", "--lang", "eng"],
+        cwd=tmp_path,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=dict(os.environ, COLUMNS="140", TERM="xterm"),
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert proc.wait(timeout=300) == 0
+    os.close(controller)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
+    assert "4/4 pages" in text and "pages/min" in text and "━" in text
+    assert "long.pdf: 4 pages, confidence" in text  # the result line, above the bar
+    assert re.search(r"\b[0-3]/4 pages", text)  # drawn while it ran, not only at the end
+
+
+def test_plain_progress_lines_give_rate_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "PLAIN_EVERY", 0.0)
+    stream = io.StringIO()
+    with progress_module.PageProgress(terminal=False, stream=stream) as progress:
+        progress.add_pages(10)
+        time.sleep(0.05)
+        progress.update(2)
+        progress.update(2)  # no news, no line
+        progress.update(10)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert re.fullmatch(
+        r"hotocr: 2/10 pages, [\d.]+ pages/min, 0 s so far, about \d+ s left", lines[0]
+    )
+    assert lines[1].startswith("hotocr: 10/10 pages") and "left" not in lines[1]

@@ -23,6 +23,7 @@ from hotocr._exec import libtesseract, poppler, tesseract
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
+from hotocr.progress import PageProgress
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.watching import scan
@@ -189,7 +190,6 @@ def cmd_process(args: argparse.Namespace) -> int:
     if not files:
         print("hotocr: no files to process", file=sys.stderr)
         return 1
-    progress = _Progress(len(files), enabled=sys.stderr.isatty())
     failures = 0
     used: set[tuple[Path, str]] = set()
     executor = args.executor or cfg.daemon.executor
@@ -201,43 +201,49 @@ def cmd_process(args: argparse.Namespace) -> int:
     repairs = Path(tempfile.mkdtemp(prefix="hotocr-repaired-"))
     try:
         _wait_for_workers(scheduler, executor)
-        for path in files:
-            try:
-                source = pages.inspect(
-                    path.absolute(),
-                    max_pages=watch.ocr.max_pages,
-                    dpi=watch.ocr.dpi,
-                    repair_to=repairs / f"{len(used)}-{path.name}",
-                )
-            except (HotocrError, OSError) as exc:
-                failures += 1
-                progress.report(path, f"failed: {exc}")
-                continue
-            scheduler.submit(DocumentJob(source=source, settings=settings, context=path))
-        while scheduler.documents:
-            for done in scheduler.poll(0.5):
-                path = done.job.context
-                if done.result is None:
+        jobs: list[DocumentJob] = []  # the open ones
+        finished_pages = 0
+        with PageProgress(terminal=sys.stderr.isatty()) as progress:
+            for n, path in enumerate(files):
+                try:
+                    source = pages.inspect(
+                        path.absolute(),
+                        max_pages=watch.ocr.max_pages,
+                        dpi=watch.ocr.dpi,
+                        repair_to=repairs / f"{n}-{path.name}",
+                    )
+                except (HotocrError, OSError) as exc:
                     failures += 1
-                    progress.report(path, f"failed: {done.error}")
+                    progress.file_done(f"{path}: failed: {exc}", failed=True)
                     continue
-                folder = args.output or path.absolute().parent
-                stem = _stem_for(folder, path, used)
-                published = sidecars.publish_result(
-                    done.result,
-                    original=path,
-                    folder=folder,
-                    stem=stem,
-                    move_original=False,
-                    formats=formats,
-                )
-                flagged = done.result.flagged_pages
-                note = f" (low confidence: pages {flagged})" if flagged else ""
-                progress.report(
-                    path,
-                    f"{_count(done.result.source.pages, 'page')}, confidence "
-                    f"{done.result.confidence:.1f} -> {published.files[0]}{note}",
-                )
+                progress.add_pages(source.pages)
+                jobs.append(DocumentJob(source=source, settings=settings, context=path))
+                scheduler.submit(jobs[-1])
+            while scheduler.documents:
+                for done in scheduler.poll(0.5):
+                    finished_pages += done.job.source.pages
+                    jobs.remove(done.job)
+                    path = done.job.context
+                    if done.result is None:
+                        failures += 1
+                        progress.file_done(f"{path}: failed: {done.error}", failed=True)
+                        continue
+                    folder = args.output or path.absolute().parent
+                    published = sidecars.publish_result(
+                        done.result,
+                        original=path,
+                        folder=folder,
+                        stem=_stem_for(folder, path, used),
+                        move_original=False,
+                        formats=formats,
+                    )
+                    flagged = done.result.flagged_pages
+                    note = f" (low confidence: pages {flagged})" if flagged else ""
+                    progress.file_done(
+                        f"{path}: {_count(done.result.source.pages, 'page')}, confidence "
+                        f"{done.result.confidence:.1f} -> {published.files[0]}{note}"
+                    )
+                progress.update(finished_pages + sum(len(j.results) for j in jobs))
     finally:
         scheduler.close()
         shutil.rmtree(repairs, ignore_errors=True)
@@ -277,31 +283,6 @@ def _looks_like_input(path: Path) -> bool:
     return name.endswith((".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")) and not name.endswith(
         ".ocr.pdf"
     )
-
-
-class _Progress:
-    """One line per finished file; a progress bar on a terminal."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self._total, self._done, self._enabled = total, 0, enabled
-        self._start = time.monotonic()
-
-    def report(self, path: Path, message: str) -> None:
-        self._done += 1
-        if self._enabled:
-            sys.stderr.write("\r\x1b[K")
-        print(f"{path}: {message}", file=sys.stdout if "failed" not in message else sys.stderr)
-        if self._enabled:
-            width = 30
-            filled = int(width * self._done / self._total)
-            elapsed = time.monotonic() - self._start
-            sys.stderr.write(
-                f"[{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
-                f" {elapsed:.0f}s"
-            )
-            if self._done == self._total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 def cmd_correct(args: argparse.Namespace) -> int:
