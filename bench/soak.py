@@ -204,18 +204,23 @@ def kill_daemon(world: World, sig: signal.Signals) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(group, signal.SIGKILL)
         world.daemon.wait()
-    # After a SIGTERM nothing of the group may be left; systemd would kill what is.
-    left = [p.pid for p in psutil.process_iter() if _group_of(p.pid) == group]
+    # After a SIGTERM nothing of the group should be left 5 s on; systemd kills what is.
+    deadline = time.monotonic() + 5
+    while (left := _living(group)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
-    world.note("daemon.stopped", signal=sig.name, rc=world.daemon.returncode, left=len(left))
+    world.note("daemon.stopped", signal=sig.name, rc=world.daemon.returncode, left=left)
 
 
-def _group_of(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
+def _living(group: int) -> list[str]:
+    """The group's processes that still run (not zombies waiting to be reaped)."""
+    found = []
+    for proc in psutil.process_iter(["status", "cmdline"]):
+        with contextlib.suppress(ProcessLookupError, psutil.Error):
+            if os.getpgid(proc.pid) == group and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(" ".join(proc.info["cmdline"] or [])[-80:])
+    return found
 
 
 # ---------------------------------------------------------------- the world's threads

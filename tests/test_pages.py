@@ -60,8 +60,37 @@ def test_a_tiff_that_does_not_decode_is_not_ready_yet(tmp_path: Path) -> None:
     whole = eval_path("pages", "tess_unlv_2page_multipage.tif").read_bytes()
     cut = tmp_path / "cut.tif"
     cut.write_bytes(whole[: int(len(whole) * 0.6)])
-    with pytest.raises(NotReady, match="TIFF cannot be decoded"):
+    with pytest.raises(NotReady, match="TIFF (cannot be decoded|ends before page)"):
         pages.inspect(cut)
+
+
+@pytest.mark.parametrize(
+    ("compression", "big"),
+    [("raw", False), ("tiff_lzw", False), ("group4", False), ("raw", True)],
+    ids=["raw", "lzw", "g4", "bigtiff"],
+)
+def test_a_tiff_written_part_way_is_never_taken_for_whole(
+    tmp_path: Path, compression: str, big: bool
+) -> None:
+    """TIFF has no end marker, and Pillow counts the pages of a TIFF cut short after a page
+    (or before the last page's data) without complaint; its directories say where the
+    parts lie. A slow scanner's TIFF, cut anywhere, is not ready."""
+    frames = [render_page((line,), height=260, width=1200) for line in ENGLISH_LINES[:3]]
+    if compression == "group4":
+        frames = [f.convert("1") for f in frames]
+    whole = tmp_path / "whole.tif"
+    frames[0].save(
+        whole, save_all=True, append_images=frames[1:], compression=compression, big_tiff=big
+    )
+    data = whole.read_bytes()
+    assert pages.check_ready(whole) is pages.Kind.TIFF and pages.inspect(whole).pages == 3
+    part = tmp_path / "part.tif"
+    for cut in range(16, len(data), max(1, len(data) // 97)):
+        part.write_bytes(data[:cut])
+        with pytest.raises((NotReady, UnsupportedFormat, CorruptInput)):
+            pages.check_ready(part)
+        with pytest.raises((NotReady, UnsupportedFormat, CorruptInput)):
+            pages.inspect(part)
 
 
 def test_a_bigtiff_is_read_like_a_tiff(tmp_path: Path) -> None:

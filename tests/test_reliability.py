@@ -259,5 +259,33 @@ def test_a_full_disk_while_publishing_is_retried_with_backoff(daemon_factory) ->
     assert [e["retry_in_seconds"] for e in retries] == [5.0, 10.0]  # backoff doubles
     assert all("No space left" in str(e["error"]) for e in retries)
     assert (daemon.outbox / "later.json").exists() and (daemon.outbox / "later.png").exists()
+    started = [e for e in daemon.events() if e.get("event") == "document.started"]
+    assert len(started) == 1  # the retries published the same reading; OCR ran once
     assert not list(daemon.failed.rglob("*"))
     assert not [p for p in daemon.outbox.iterdir() if p.name.endswith(".hotocr-tmp")]
+
+
+def test_a_document_waiting_out_a_full_disk_is_not_quarantined_by_restarts(
+    tmp_path: Path,
+) -> None:
+    """Killed while the document waits for disk space, again and again: each run of it ended
+    (in a disk error), none was cut short by it, so it is published once there is room."""
+    (tmp_path / "inbox").mkdir()
+    config = write_config(tmp_path, daemon_extra="max_attempts = 2")
+    drop(tmp_path / "inbox", "patient.png", "Published after three restarts.")
+    for _ in range(3):
+        daemon = start_daemon(tmp_path, config, env={"HOTOCR_TEST_FAIL_PUBLISH": "1000"})
+        daemon.wait_for(
+            lambda d=daemon: any(e.get("event") == "document.retry_later" for e in d.events()),
+            120,
+            "a disk error",
+        )
+        daemon.proc.kill()
+        daemon.proc.wait()
+    daemon = start_daemon(tmp_path, config)
+    try:
+        done = daemon.wait_done(1, timeout=120)
+    finally:
+        daemon.stop()
+    assert done[0]["outcome"] == "done", done
+    assert (tmp_path / "outbox" / "patient.json").exists()

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     sha256 TEXT,
     bytes INTEGER,
     pages INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,  -- runs started and not ended (cut short by a crash)
     transient_failures INTEGER NOT NULL DEFAULT 0,
     out_dir BLOB,                 -- chosen before publishing, so a retry reuses the names
     out_stem BLOB,
@@ -161,7 +161,10 @@ class Journal:
         self._db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*params, job_id))
 
     def add_attempt(self, job_id: int) -> int:
-        """Count a processing start; a job that keeps killing the daemon is quarantined."""
+        """Count a start of processing or publishing. A run that ends, even in a transient
+        failure, gives its count back (``add_transient_failure``), so what recovery sees
+        is the runs a crash cut short: a job that keeps killing the daemon is quarantined,
+        one that waited out a full disk while the daemon was restarted is not."""
         self._db.execute(
             "UPDATE jobs SET attempts = attempts + 1, updated = ? WHERE id = ?",
             (time.time(), job_id),
@@ -172,7 +175,7 @@ class Journal:
     def add_transient_failure(self, job_id: int, error: str) -> int:
         self._db.execute(
             "UPDATE jobs SET transient_failures = transient_failures + 1, last_error = ?,"
-            " updated = ? WHERE id = ?",
+            " attempts = MAX(attempts - 1, 0), updated = ? WHERE id = ?",
             (_column("last_error", error), time.time(), job_id),
         )
         job = self.get(job_id)

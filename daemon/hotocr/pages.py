@@ -66,9 +66,13 @@ def check_complete(path: Path, kind: Kind) -> None:
     """Raise ``NotReady`` when the file's end marker is missing: it is still being written.
 
     Size and mtime settling is not enough over SMB, where a writer may pause longer than the
-    settle time; every supported format except TIFF has an end marker to look for.
+    settle time; every supported format but TIFF has an end marker to look for, and a TIFF's
+    directories say where its parts lie.
     """
     size = path.stat().st_size
+    if kind is Kind.TIFF:
+        _check_tiff_directories(path, size)
+        return
     with path.open("rb") as fh:
         fh.seek(max(0, size - 2048))
         tail = fh.read()
@@ -78,6 +82,53 @@ def check_complete(path: Path, kind: Kind) -> None:
         raise NotReady("the PNG has no IEND chunk yet (still being written, or truncated)")
     if kind is Kind.JPEG and b"\xff\xd9" not in tail[-32:]:
         raise NotReady("the JPEG has no end marker yet (still being written, or truncated)")
+
+
+def _check_tiff_directories(path: Path, size: int) -> None:
+    """Walk the chain of image directories (classic TIFF and BigTIFF): each one must lie
+    inside the file. Their image data is checked by ``_count_frames``, with Pillow's tags."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+        order = "<" if head[:2] == b"II" else ">"
+        big = len(head) >= 4 and struct.unpack(order + "H", head[2:4])[0] == 43
+        word, count_size, entry = ("Q", 8, 20) if big else ("I", 4, 12)
+        start = head[8:16] if big else head[4:8]
+        if len(start) < count_size:
+            raise NotReady("the TIFF's header is not complete yet (still being written)")
+        offset, seen, number = struct.unpack(order + word, start)[0], set(), 0
+        while offset:
+            number += 1
+            if offset in seen:
+                raise CorruptInput(f"the TIFF's directory {number} points back to an earlier one")
+            seen.add(offset)
+            fh.seek(offset)
+            raw = fh.read(count_size if big else 2)
+            if offset + len(raw) > size or len(raw) < (count_size if big else 2):
+                raise NotReady(_tiff_short(number))
+            count = struct.unpack(order + ("Q" if big else "H"), raw)[0]
+            end = fh.tell() + count * entry + count_size
+            if end > size:
+                raise NotReady(_tiff_short(number))
+            fh.seek(end - count_size)
+            offset = struct.unpack(order + word, fh.read(count_size))[0]
+
+
+def _tiff_short(page: int) -> str:
+    return (
+        f"the TIFF ends before page {page}'s directory or data (still being written, or truncated)"
+    )
+
+
+def _check_tiff_data(image: Image.Image, size: int) -> None:
+    """Every strip or tile of every page must end inside the file."""
+    for frame in range(int(getattr(image, "n_frames", 1))):
+        image.seek(frame)
+        tags = getattr(image, "tag_v2", {})
+        offsets = tags.get(273) or tags.get(324) or ()  # StripOffsets or TileOffsets
+        counts = tags.get(279) or tags.get(325) or ()  # StripByteCounts or TileByteCounts
+        ends = [int(o) + int(c) for o, c in zip(offsets, counts, strict=False)]
+        if ends and max(ends) > size:
+            raise NotReady(_tiff_short(frame + 1))
 
 
 def read_all_the_same(path: Path, not_ready: NotReady, waited: float) -> Kind:
@@ -96,6 +147,7 @@ def read_all_the_same(path: Path, not_ready: NotReady, waited: float) -> Kind:
         return kind
     if kind is Kind.TIFF:
         try:
+            check_complete(path, kind)
             _count_frames(path, kind)
         except NotReady as exc:
             raise CorruptInput(f"{exc}; unchanged for {waited:.0f} s, so it never will") from None
@@ -243,6 +295,8 @@ def _count_frames(path: Path, kind: Kind) -> int:
         with _open_image(path) as image, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" noise
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if kind is Kind.TIFF:
+                _check_tiff_data(image, path.stat().st_size)
             return int(getattr(image, "n_frames", 1))
     except _DECODE_ERRORS as exc:
         if kind is Kind.TIFF:

@@ -37,6 +37,7 @@ from hotocr.notify import SystemdNotifier
 from hotocr.publisher import Publisher, repaired_copy, retry_at, shown, watch_label
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
+from hotocr.sidecars import DocumentResult
 from hotocr.stability import StabilityTracker
 from hotocr.testhooks import crash_point, stall_point
 from hotocr.watching import WORK_FOLDER, FolderWatcher, OverflowSignal, scan
@@ -90,7 +91,8 @@ class Service:
             )
             for i, w in enumerate(config.watches)
         ]
-        self._retry: list[tuple[float, _Folder, Job]] = []
+        #: (when, what): publishing or a move to failed/ that the disk refused, to try again.
+        self._retry: list[tuple[float, Callable[[], None]]] = []
         self._notifier = SystemdNotifier.from_environment()
         self._overflow = OverflowSignal()
         self._metrics = Metrics(config.daemon.health_stall_seconds)
@@ -174,7 +176,7 @@ class Service:
                     self._guarded(self._prune_journal)
                     last_prune = time.monotonic()
                 self._start_settled(scheduler)
-                self._start_retries(scheduler)
+                self._start_retries()
                 for finished in scheduler.poll(TICK_SECONDS):
                     self._guarded(self._publish, finished)
                 stall_point()
@@ -440,13 +442,12 @@ class Service:
             (job.out_dir / f"{job.out_stem}{m}").exists() for m in markers
         )
 
-    def _start_retries(self, scheduler: PageScheduler) -> None:
+    def _start_retries(self) -> None:
         now = time.monotonic()
-        due = [r for r in self._retry if r[0] <= now]
+        due = [retry for at, retry in self._retry if at <= now]
         self._retry = [r for r in self._retry if r[0] > now]
-        for _, folder, job in due:
-            fresh = self._journal.get(job.id) or job
-            self._start_job(folder, fresh, scheduler)
+        for retry in due:
+            self._guarded(retry)
 
     # --- publishing: publisher.Publisher does it; the loop schedules what must wait ---------
 
@@ -469,16 +470,37 @@ class Service:
             )
             return
         crash_point("after_ocr")
-        delay = self._publisher.done(folder.config, folder.work_root, job, finished.result, seconds)
+        self._publish_result(folder, job, finished.result, seconds)
+
+    def _publish_result(
+        self, folder: _Folder, job: Job, result: DocumentResult, seconds: float
+    ) -> None:
+        """Publish a read document; when the disk refuses, try again later with the same
+        result (a full outbox must not cost a second reading)."""
+        delay = self._publisher.done(folder.config, folder.work_root, job, result, seconds)
         if delay is not None:
-            self._retry.append((retry_at(delay), folder, job))
+            retry = functools.partial(self._publish_again, folder, job, result, seconds)
+            self._retry.append((retry_at(delay), retry))
+
+    def _publish_again(
+        self, folder: _Folder, job: Job, result: DocumentResult, seconds: float
+    ) -> None:
+        self._journal.add_attempt(job.id)  # publishing may be cut short too
+        self._publish_result(folder, self._journal.get(job.id) or job, result, seconds)
 
     def _fail_job(self, folder: _Folder, job: Job, exc: BaseException, **details: Any) -> None:
         """A claimed file goes to failed/ (or, if it cannot be moved now, waits to);
         ``details``: ``Publisher.fail``'s stage, sha256, pages, seconds."""
         delay = self._publisher.fail(folder.config, folder.work_root, job, exc, **details)
         if delay is not None:
-            self._retry.append((retry_at(delay), folder, job))
+            retry = functools.partial(self._fail_again, folder, job, exc, details)
+            self._retry.append((retry_at(delay), retry))
+
+    def _fail_again(
+        self, folder: _Folder, job: Job, exc: BaseException, details: dict[str, Any]
+    ) -> None:
+        self._journal.add_attempt(job.id)
+        self._fail_job(folder, self._journal.get(job.id) or job, exc, **details)
 
 
 def _work_root(state_dir: Path, inbox: Path) -> Path:
