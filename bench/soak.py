@@ -421,6 +421,8 @@ def flatness(out: Path, quiet_from: float, warmup: float) -> dict[str, dict[str,
         third = (hi - lo) / 3
         first = [r for r in rows if lo <= r["t"] < lo + third]
         last = [r for r in rows if hi - third <= r["t"] <= hi]
+        if not first or not last:
+            continue  # a run too short for this span
         for key in keys:
             a = sum(r[key] for r in first) / max(1, len(first))
             b = sum(r[key] for r in last) / max(1, len(last))
