@@ -10,8 +10,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the daemon needs at run time, and the extra ones the tests use.
 APT_RUN  := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu \
             tesseract-ocr-nld tesseract-ocr-fra tesseract-ocr-chi-sim tesseract-ocr-frk \
-            tesseract-ocr-script-frak poppler-utils
-APT_TEST := qpdf ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium
+            tesseract-ocr-script-frak poppler-utils qpdf
+APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium
 
 .PHONY: run test check lint typecheck unit bench clean system-deps test-deps
 

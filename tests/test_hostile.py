@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,6 @@ from PIL import Image
 from hotocr import pages
 
 from .conftest import ENGLISH_LINES, eval_path, render_page
-
-pytestmark = pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf not installed")
 
 
 def small_pdf(path: Path, n_pages: int = 1) -> Path:
@@ -168,12 +167,28 @@ def test_a_document_no_page_of_which_can_be_read_fails(tmp_path: Path) -> None:
     assert not (tmp_path / "one.json").exists()
 
 
-@pytest.mark.parametrize("damage", [b"/Count 0", b"/Count -5"])
+def _pages_of_the_catalog(flat: bytes, replacement: bytes) -> bytes:
+    """The catalog's /Pages reference replaced, padded so the xref offsets stay right."""
+    found = re.search(rb"/Pages \d+ 0 R", flat)
+    assert found
+    return flat.replace(found.group(0), replacement.ljust(len(found.group(0))), 1)
+
+
+DAMAGES = {
+    "count 0": (lambda flat: flat.replace(b"/Count 2", b"/Count 0", 1), "page count"),
+    "count -5": (lambda flat: flat.replace(b"/Count 2", b"/Count -5", 1), "page count"),
+    "page tree an array": (lambda flat: _pages_of_the_catalog(flat, b"/Pages []"), "wrong type"),
+    "page tree a number": (lambda flat: _pages_of_the_catalog(flat, b"/Pages 7"), "wrong type"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_pdf_poppler_cannot_read_is_repaired_and_read(
-    daemon_factory, tmp_path: Path, damage: bytes
+    daemon_factory, tmp_path: Path, damage: str
 ) -> None:
-    """A page count poppler refuses: pikepdf (qpdf) writes the file again, the copy is read,
-    and the original is kept as it came."""
+    """A page count or page tree poppler refuses: pikepdf (qpdf) writes the file again, or,
+    where it finds no page tree, qpdf gives it a new one; the copy is read, and the original
+    is kept as it came."""
     lines = [f"Repaired page number {n}." for n in (1, 2)]
     source = _pdf_of(
         [render_page((line,), width=1240, height=500) for line in lines],
@@ -184,13 +199,14 @@ def test_a_pdf_poppler_cannot_read_is_repaired_and_read(
     subprocess.run(
         ["qpdf", "--qdf", "--object-streams=disable", str(source), str(flat)], check=True
     )
-    damaged = flat.read_bytes().replace(b"/Count 2", damage, 1)
+    make, complaint = DAMAGES[damage]
+    damaged = make(flat.read_bytes())
     assert damaged != flat.read_bytes()
     (tmp_path / "damaged.pdf").write_bytes(damaged)
     check = subprocess.run(
         ["pdfinfo", str(tmp_path / "damaged.pdf")], capture_output=True, text=True, check=False
     )
-    assert check.returncode != 0 and "page count" in check.stderr  # poppler alone refuses it
+    assert check.returncode != 0 and complaint in check.stderr  # poppler alone refuses it
 
     daemon = daemon_factory()
     (daemon.inbox / "damaged.pdf").write_bytes(damaged)

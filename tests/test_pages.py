@@ -60,7 +60,7 @@ def test_a_tiff_that_does_not_decode_is_not_ready_yet(tmp_path: Path) -> None:
     whole = eval_path("pages", "tess_unlv_2page_multipage.tif").read_bytes()
     cut = tmp_path / "cut.tif"
     cut.write_bytes(whole[: int(len(whole) * 0.6)])
-    with pytest.raises(NotReady, match="TIFF (cannot be decoded|ends before page)"):
+    with pytest.raises(NotReady, match=r"TIFF (cannot be decoded|ends before page)"):
         pages.inspect(cut)
 
 

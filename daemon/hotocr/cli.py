@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from hotocr import __version__, config, pages, sidecars
-from hotocr._exec import libtesseract, poppler, tesseract
+from hotocr._exec import libtesseract, poppler, qpdf, tesseract
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
@@ -495,6 +495,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     except HotocrError as exc:
         problems.append(str(exc))
         line("poppler", f"MISSING: {exc}")
+    try:
+        line("qpdf", f"{qpdf.version()} (repairs a PDF whose page tree is broken)")
+    except HotocrError as exc:
+        line("qpdf", f"missing, such PDFs fail as corrupt: {exc}")
     for i, watch in enumerate(cfg.watches):
         pre = watch.preprocess
         try:

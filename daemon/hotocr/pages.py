@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from hotocr._exec import poppler
-from hotocr.errors import CorruptInput, NotReady, TooLarge, UnsupportedFormat
+from hotocr._exec import poppler, qpdf
+from hotocr.errors import CorruptInput, HotocrError, NotReady, TooLarge, UnsupportedFormat
 
 #: Pillow raises above 2x this and only warns between 1x and 2x; hotocr treats both as errors.
 MAX_IMAGE_PIXELS = 180_000_000  # about an A0 page at 300 DPI
@@ -249,18 +249,23 @@ def _pdf_info(path: Path) -> poppler.PdfInfo:
 
 def repair_pdf(path: Path, dest: Path) -> bool:
     """Write ``path`` again with pikepdf, which repairs what qpdf can (cross-reference tables,
-    page counts, page trees); False when it cannot open the file either."""
+    page counts); where it finds no page tree, qpdf's JSON round trip gives the file a new
+    one. False when neither yields a page."""
     import pikepdf  # noqa: PLC0415 - only for damaged files
 
     try:
         with pikepdf.open(path) as pdf:
-            if len(pdf.pages) < 1:
-                return False
-            pdf.save(dest)
+            if len(pdf.pages) >= 1:
+                pdf.save(dest)
+                return True
     except (pikepdf.PdfError, OSError, ValueError, RecursionError):
+        pass
+    dest.unlink(missing_ok=True)
+    try:
+        return qpdf.rebuild_page_tree(path, dest) > 0
+    except (HotocrError, OSError, ValueError, RecursionError):  # qpdf missing, or a bad dump
         dest.unlink(missing_ok=True)
         return False
-    return True
 
 
 def _sha256(path: Path) -> tuple[str, int]:
