@@ -254,6 +254,64 @@ def test_a_small_document_overtakes_a_long_one(daemon_factory, tmp_path: Path) -
     assert len(long_pages) == 40
 
 
+def _long_pdf(path: Path, pages: int) -> None:
+    rendered = [
+        render_page((f"Page {n} of {path.stem}.", *ENGLISH_LINES[:2]), height=700)
+        for n in range(1, pages + 1)
+    ]
+    rendered[0].save(path, save_all=True, append_images=rendered[1:], resolution=300)
+
+
+def _finish_order(daemon: Daemon, count: int) -> list[str]:
+    done = daemon.wait_done(count, timeout=400)
+    return [Path(str(e["path"])).name for e in done]
+
+
+def test_when_many_files_arrive_at_once_the_short_ones_do_not_wait(
+    daemon_factory, tmp_path: Path
+) -> None:
+    """Five 6-page PDFs and four one-page scans land in the inbox together (the PDFs first):
+    the scans are claimed first (the smallest waiting file goes first) and are done before
+    any PDF, instead of waiting behind the four PDFs that would fill the open slots."""
+    daemon = daemon_factory()
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for n in range(5):
+        _long_pdf(staging / f"a-long-{n}.pdf", 6)
+    for n in range(4):
+        page_png(staging / f"z-scan-{n}.png", f"Scan number {n} needs reading now.")
+    for path in sorted(staging.iterdir()):  # the PDFs arrive first
+        path.rename(daemon.inbox / path.name)
+    order = _finish_order(daemon, 9)
+    assert all(name.startswith("z-scan") for name in order[:4]), order
+
+
+def test_a_burst_in_one_folder_does_not_hold_up_another(daemon_factory, tmp_path: Path) -> None:
+    """Folders take turns at the free slots: a scan dropped into a second folder while the
+    first has a backlog of ten PDFs waits for the open ones, not for the whole backlog."""
+    other = tmp_path / "other"
+    daemon = daemon_factory(
+        extra=f"""
+[[watch]]
+inbox = "{other}/inbox"
+outbox = "{other}/outbox"
+failed = "{other}/failed"
+stable_seconds = 1.0
+"""
+    )
+    for n in range(10):
+        _long_pdf(tmp_path / f"long-{n}.pdf", 6)
+        (tmp_path / f"long-{n}.pdf").rename(daemon.inbox / f"long-{n}.pdf")
+    daemon.wait_for(
+        lambda: sum(e.get("event") == "document.started" for e in daemon.events()) >= 4,
+        120,
+        "four PDFs open",
+    )
+    page_png(other / "inbox" / "elsewhere.png", "A scan in the other folder.")
+    order = _finish_order(daemon, 11)
+    assert order.index("elsewhere.png") <= 5, order  # after the open PDFs, not the backlog
+
+
 def test_one_stopping_line_however_many_signals(daemon_factory) -> None:
     """systemd signals the whole control group, a terminal's Ctrl-C may come twice: the log
     says once that the daemon is stopping."""

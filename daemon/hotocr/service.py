@@ -23,6 +23,7 @@ from typing import Any
 
 from hotocr import pages, results_index, review, sidecars
 from hotocr._exec import tesseract
+from hotocr.backlog import Backlog
 from hotocr.config import Config, WatchConfig
 from hotocr.errors import (
     DuplicateInput,
@@ -63,9 +64,9 @@ class _Folder:
     work_root: Path
     #: First time each not-ready file was found incomplete.
     incomplete_since: dict[Path, float] = field(default_factory=dict)
-    #: Settled files waiting (in the inbox) for the scheduler to have room, oldest first; a
-    #: watcher event for one sends it back to the tracker.
-    ready: dict[Path, None] = field(default_factory=dict)
+    #: Settled files waiting (in the inbox) for the scheduler to have room; a watcher event
+    #: for one sends it back to the tracker.
+    ready: Backlog = field(default_factory=Backlog)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class Service:
             )
         )
         self._in_flight = [0 for _ in self._folders]
+        #: The folder whose settled files are looked at first when there is room.
+        self._next_folder = 0
         self._publisher = Publisher(
             self._journal, self._metrics, self._log, review=self._review.request
         )
@@ -260,20 +263,27 @@ class Service:
                 return count > BURST_EVENTS
             count += 1
             folder = self._folders[index]
-            folder.ready.pop(path, None)  # changed after it settled: it must settle again
+            folder.ready.discard(path)  # changed after it settled: it must settle again
             folder.tracker.observe(path)
 
     def _start_settled(self, scheduler: PageScheduler) -> None:
         """Claim settled files one at a time while the scheduler has room; the rest wait in
-        the inbox (only their names are kept) and are claimed as soon as it has."""
+        the inbox (only their names are kept) and are claimed as soon as it has. Folders
+        take turns (a burst in one never holds up another), and within a folder the
+        backlog says which file is next."""
         for folder in self._folders:
-            folder.ready.update(dict.fromkeys(folder.tracker.settled()))
+            for path in folder.tracker.settled():
+                folder.ready.add(path)
             for path in folder.tracker.take_empty():
                 self._log.info("file.empty_waiting", path=shown(path))
-            while folder.ready and scheduler.has_room():
-                path = next(iter(folder.ready))
-                del folder.ready[path]
-                self._guarded(self._claim, folder, path, scheduler)
+        count = len(self._folders)
+        while scheduler.has_room():
+            turn = [self._folders[(self._next_folder + i) % count] for i in range(count)]
+            chosen = next((f for f in turn if f.ready), None)
+            if chosen is None:
+                return
+            self._next_folder = (chosen.index + 1) % count
+            self._guarded(self._claim, chosen, chosen.ready.take(), scheduler)
 
     # --- claiming -------------------------------------------------------------------------
 
