@@ -331,6 +331,13 @@ def fill_disk(world: World, seconds: float) -> None:
     world.note("disk.freed", free=shutil.disk_usage(world.disk).free)
 
 
+def _file_kb(path: Path) -> int:
+    try:
+        return path.stat().st_size // 1024
+    except FileNotFoundError:
+        return 0
+
+
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -339,8 +346,8 @@ def sampler(world: World, out: Path) -> None:
     with (out / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
-            ["t", "life", "rss_mb", "workers_rss_mb", "fds", "threads", "journal_kb", "state_kb",
-             "inbox_files", "dropped"]
+            ["t", "life", "rss_mb", "workers_rss_mb", "fds", "threads", "journal_kb", "wal_kb",
+             "state_kb", "inbox_files", "dropped"]
         )  # fmt: skip
         while not world.stop.is_set():
             time.sleep(SAMPLE_SECONDS)
@@ -355,7 +362,8 @@ def sampler(world: World, out: Path) -> None:
                     round(sum(c.memory_info().rss for c in children) / 2**20, 1),
                     main.num_fds(),
                     main.num_threads(),
-                    sum(p.stat().st_size for p in (world.root / "state").glob("journal*")) // 1024,
+                    _file_kb(world.root / "state" / "journal.sqlite3"),
+                    _file_kb(world.root / "state" / "journal.sqlite3-wal"),
                     _size(world.root / "state") // 1024,
                     sum(1 for _ in world.inbox.iterdir()),
                     len(world.dropped),
@@ -410,7 +418,7 @@ def flatness(out: Path, quiet_from: float, warmup: float) -> dict[str, dict[str,
     last (kill-free) life after its own warm-up; flat means within 10%."""
     with (out / "samples.csv").open(encoding="utf-8") as fh:
         rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
-    keys = ("rss_mb", "workers_rss_mb", "fds", "threads", "journal_kb", "state_kb")
+    keys = ("rss_mb", "workers_rss_mb", "fds", "threads", "journal_kb", "wal_kb", "state_kb")
     end = rows[-1]["t"]
     spans = {
         "whole_run": (warmup, end),
@@ -442,7 +450,8 @@ def plot(out: Path, png: Path, events: list[dict[str, object]]) -> None:
     panels = [
         ("memory, MB (daemon / workers)", ("rss_mb", "workers_rss_mb")),
         ("open descriptors / threads (daemon)", ("fds", "threads")),
-        ("journal / state folder, kB", ("journal_kb", "state_kb")),
+        ("journal / its write-ahead log, kB", ("journal_kb", "wal_kb")),
+        ("state folder (journal, work folders), kB", ("state_kb",)),
         ("files waiting in the inbox", ("inbox_files",)),
     ]
     width, panel_h, left = 1400, 260, 90
