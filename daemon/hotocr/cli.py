@@ -1,4 +1,4 @@
-"""Command line: hotocr run | process | correct | preprocess | review | status | index |
+"""Command line: hotocr run | process | correct | preprocess | review | status | hooks | index |
 init-config | check.
 
 Exit codes follow the exception hierarchy: 0 success, 1 a document failed, 2 bad config or
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from PIL import Image
 from hotocr import __version__, config, pages, sidecars
 from hotocr._exec import libtesseract, poppler, qpdf, tesseract
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
+from hotocr.journal import Journal
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
 from hotocr.progress import PageProgress
@@ -110,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     stat.add_argument("--json", action="store_true", help="machine-readable output")
     stat.set_defaults(func=cmd_status)
 
+    hks = sub.add_parser("hooks", help="list hook events (from the journal), send one again")
+    with_config(hks)
+    hks.add_argument("--pending", action="store_true", help="only events not yet delivered")
+    hks.add_argument("--retry", metavar="ID", help="send event ID again, to each of its hooks")
+    hks.add_argument("--json", action="store_true", help="machine-readable output")
+    hks.set_defaults(func=cmd_hooks)
+
     idx = sub.add_parser("index", help="rebuild OUTBOX/index.csv from the sidecars")
     idx.add_argument("outbox", type=Path)
     idx.add_argument(
@@ -138,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     configure(cfg.daemon.log_format, cfg.daemon.log_level)
+    config.check_hook_secrets(cfg)
     _require_tools(cfg)
     return Service(cfg).run()
 
@@ -382,6 +392,50 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hooks(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    path = cfg.daemon.state_dir / "journal.sqlite3"
+    hooks = {hook.name: hook for watch in cfg.watches for hook in watch.hook}
+    if not path.exists():
+        print(f"hotocr hooks: no journal at {path} (the daemon has not run)", file=sys.stderr)
+        return 2
+    if args.retry:
+        journal = Journal(path)
+        try:
+            wanted = [e for e in journal.events(limit=1_000_000) if e.id == args.retry]
+            unknown = sorted({e.hook for e in wanted} - set(hooks))
+            if not wanted or unknown:
+                why = f"its hooks {unknown} are not in the config" if unknown else "no such event"
+                print(f"hotocr hooks: cannot retry {args.retry}: {why}", file=sys.stderr)
+                return 2
+            give_up = time.time() + max(hooks[e.hook].give_up_hours for e in wanted) * 3600
+            count = journal.retry_event(args.retry, give_up)
+        finally:
+            journal.close()
+        print(f"{args.retry}: pending again for {count} hook(s); the running daemon sends it")
+        return 0
+    journal = Journal(path, readonly=True)
+    try:
+        events = journal.events(pending_only=args.pending)
+    finally:
+        journal.close()
+    if args.json:
+        rows = [dataclasses.asdict(e) | {"payload": json.loads(e.payload)} for e in events]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for e in events:
+        payload = json.loads(e.payload)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created))
+        error = f"  last error: {e.last_error}" if e.last_error and e.state != "delivered" else ""
+        print(
+            f"{when}  {e.id}  {e.hook}  {e.kind}  {e.state} after {_count(e.attempts, 'attempt')}"
+            f"  {payload.get('original_name', '')}{error}"
+        )
+    if not events:
+        print("no pending events" if args.pending else "no events")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from hotocr import results_index  # noqa: PLC0415
 
@@ -472,6 +526,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         line("config", f"INVALID: {exc}")
         return 2
+    try:
+        config.check_hook_secrets(cfg)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        line("hook secrets", f"UNREADABLE: {exc}")
     try:
         line("tesseract", tesseract.version())
         have = tesseract.languages()

@@ -148,6 +148,45 @@ class CorrectionConfig:
     )
 
 
+HOOK_EVENTS = ("done", "failed")
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    """One ``[[watch.hook]]``: a program run, or an address POSTed to, for each outcome."""
+
+    name: str = _opt(
+        "", 'Its name in logs, metrics and `hotocr hooks`; "" = hook1, hook2 ... in order.'
+    )
+    command: tuple[str, ...] = _opt(
+        (), "Program and arguments, run with the event as JSON on standard input."
+    )
+    url: str = _opt(
+        "",
+        "Address the event is POSTed to as JSON (TLS certificates are verified).",
+        pattern=(r"|https?://\S+", "an http:// or https:// address"),
+    )
+    headers: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": 'HTTP headers; a value "env:NAME" or "file:/path" is read from there'
+            " (never logged)."
+        },
+    )
+    events: tuple[str, ...] = _opt(
+        HOOK_EVENTS, "Outcomes that fire it: done, failed.", choices=HOOK_EVENTS, min_items=1
+    )
+    timeout_seconds: float = _opt(
+        30.0, "A run or request taking longer is stopped and tried again later.", minimum=0.1
+    )
+    backoff_seconds: float = _opt(
+        5.0, "Wait before the first retry; it doubles, up to 10 minutes.", minimum=0.1
+    )
+    give_up_hours: float = _opt(
+        24.0, "An event not delivered this long after it happened is undeliverable.", minimum=0
+    )
+
+
 @dataclass(frozen=True)
 class WatchConfig:
     inbox: Path = _opt(Path("var/inbox"), "Folder scanners and people drop files into.")
@@ -181,6 +220,7 @@ class WatchConfig:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     correction: CorrectionConfig = field(default_factory=CorrectionConfig)
+    hook: tuple[HookConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,14 +358,32 @@ def from_mapping(data: Mapping[str, Any], *, source: Path | None, base: Path) ->
         _build_watch(ctx, entry, f"watch[{i}]", defaults) for i, entry in enumerate(raw_watches)
     )
     _check_folders(ctx, watches)
-    return Config(daemon=daemon, watches=watches, source=source)
+    return Config(daemon=daemon, watches=_name_hooks(ctx, watches), source=source)
+
+
+def _name_hooks(ctx: _Context, watches: tuple[WatchConfig, ...]) -> tuple[WatchConfig, ...]:
+    """Every hook gets a name unique in the file: its own, or hook1, hook2 ... in order."""
+    seen: set[str] = set()
+    named = []
+    number = 0
+    for i, watch in enumerate(watches):
+        hooks = []
+        for j, hook in enumerate(watch.hook):
+            number += 1
+            name = hook.name or f"hook{number}"
+            if name in seen:
+                raise ConfigError(f"{ctx.file}: [watch[{i}].hook[{j}]] name {name!r} is taken")
+            seen.add(name)
+            hooks.append(dataclasses.replace(hook, name=name))
+        named.append(dataclasses.replace(watch, hook=tuple(hooks)))
+    return tuple(named)
 
 
 def _build_watch(ctx: _Context, entry: Any, where: str, defaults: Mapping[str, Any]) -> WatchConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"{ctx.file}: [{where}] must be a table")
-    plain = {k: v for k, v in entry.items() if k not in _SECTIONS}
-    watch = ctx.build(WatchConfig, plain, where, skip=set(_SECTIONS))
+    plain = {k: v for k, v in entry.items() if k not in _SECTIONS and k != "hook"}
+    watch = ctx.build(WatchConfig, plain, where, skip={*_SECTIONS, "hook"})
     overrides = {
         name: ctx.build(
             cls,
@@ -335,8 +393,60 @@ def _build_watch(ctx: _Context, entry: Any, where: str, defaults: Mapping[str, A
         )
         for name, cls in _SECTIONS.items()
     }
-    built: WatchConfig = dataclasses.replace(watch, **overrides)
+    built: WatchConfig = dataclasses.replace(
+        watch, **overrides, hook=_build_hooks(ctx, entry.get("hook", []), where)
+    )
     return built
+
+
+def _build_hooks(ctx: _Context, raw: Any, where: str) -> tuple[HookConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{ctx.file}: [[{where}.hook]] must be one or more tables")
+    hooks = []
+    for i, entry in enumerate(raw):
+        place = f"{where}.hook[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{ctx.file}: [{place}] must be a table")
+        hook: HookConfig = ctx.build(HookConfig, entry, place)
+        if bool(hook.command) == bool(hook.url):
+            raise ConfigError(f"{ctx.file}: [{place}] needs either command or url (one of them)")
+        if hook.headers and not hook.url:
+            raise ConfigError(f"{ctx.file}: [{place}] headers are for a url hook")
+        hooks.append(hook)
+    return tuple(hooks)
+
+
+def check_hook_secrets(cfg: Config) -> None:
+    """Every hook header read from the environment or a file can be read: checked by the
+    daemon and ``hotocr check``, not by every command that reads the config (``hotocr
+    status`` in an operator's shell has not got the service's secrets)."""
+    for i, watch in enumerate(cfg.watches):
+        for j, hook in enumerate(watch.hook):
+            for header, value in hook.headers.items():
+                try:
+                    resolve_secret(value)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"{cfg.source or '<defaults>'}: [watch[{i}].hook[{j}]] headers.{header}:"
+                        f" {exc}"
+                    ) from None
+
+
+def resolve_secret(value: str) -> str:
+    """A header value as configured: "env:NAME" from the environment, "file:/path" from a
+    file (without its final newline), else itself. ValueError names what is missing, never
+    the value."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ValueError(f"the environment variable {name} is not set")
+        return os.environ[name]
+    if value.startswith("file:"):
+        try:
+            return Path(value[5:]).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"cannot read {value[5:]}: {exc.strerror}") from None
+    return value
 
 
 def _check_folders(ctx: _Context, watches: tuple[WatchConfig, ...]) -> None:
@@ -448,6 +558,12 @@ class _Context:
                 raise bad("must be a non-empty path string")
             path = Path(os.path.expanduser(value))
             return Path(os.path.normpath(path if path.is_absolute() else self.base / path))
+        if typing.get_origin(hint) is dict:
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ConfigError(f"{self.file}: {key} must be a table of strings")
+            return dict(value)
         if typing.get_origin(hint) is tuple:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad("must be a list of strings" + _choices(choices))
@@ -506,7 +622,17 @@ def render_default() -> str:
         "#   [watch.ocr]",
         "#   low_confidence = 60",
     ]
-    out += _render_table("[[watch]]", WatchConfig(), skip=set(_SECTIONS))
+    out += _render_table("[[watch]]", WatchConfig(), skip={*_SECTIONS, "hook"})
+    out += [
+        "# Tell other systems: any number of [[watch.hook]] tables per folder, each with either",
+        "# a command or a url. Delivery is at least once (see docs/operations.md), e.g.:",
+        "#   [[watch.hook]]",
+        '#   url = "https://dms.example.org/hotocr"',
+        '#   headers = { Authorization = "env:DMS_TOKEN" }',
+    ]
+    for line in _render_table("[[watch.hook]]", HookConfig())[1:-1]:
+        out.append(f"#   {line}")
+    out.append("")
     for name, cls in _SECTIONS.items():
         out += _render_table(f"[{name}]", cls())
     return "\n".join(out).rstrip() + "\n"
@@ -518,6 +644,7 @@ def _render_table(header: str, obj: Any, skip: set[str] | None = None) -> list[s
         if skip and f.name in skip:
             continue
         lines.append(f"# {f.metadata['help']}")
-        lines.append(f"{f.name} = {_show(getattr(obj, f.name))}")
+        value = getattr(obj, f.name)
+        lines.append(f"{f.name} = {'{}' if isinstance(value, dict) else _show(value)}")
     lines.append("")
     return lines

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,24 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs (sha256, state);
+-- Notices for [[watch.hook]]s (the outbox pattern): written in the transaction that records
+-- a document's outcome, delivered by hooks.delivery, one row per event and hook.
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT NOT NULL,             -- the event's id: the receiver's key against duplicates
+    hook TEXT NOT NULL,           -- the hook's name
+    job_id INTEGER,
+    kind TEXT NOT NULL,           -- done | failed
+    payload TEXT NOT NULL,        -- the JSON sent
+    state TEXT NOT NULL,          -- pending | delivered | undeliverable
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL,
+    give_up REAL NOT NULL,        -- undeliverable when still failing after this
+    last_error TEXT,
+    created REAL NOT NULL,
+    finished REAL,
+    PRIMARY KEY (id, hook)
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (state, hook, next_try);
 CREATE TABLE IF NOT EXISTS daemon (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -73,6 +91,22 @@ def _column(key: str, value: object) -> object:
 
 def _p(raw: bytes | None) -> Path | None:
     return None if raw is None else Path(os.fsdecode(raw))
+
+
+@dataclass(frozen=True)
+class HookEvent:
+    """One event for one hook, as the journal keeps it until it is delivered."""
+
+    id: str
+    hook: str
+    kind: str
+    payload: str
+    state: str = "pending"
+    attempts: int = 0
+    next_try: float = 0.0
+    give_up: float = 0.0
+    last_error: str | None = None
+    created: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -140,16 +174,47 @@ class Journal:
         assert job is not None
         return job
 
-    def record_refused(self, inbox: Path, rel_path: Path, reason: str, error: str) -> None:
+    def record_refused(
+        self,
+        inbox: Path,
+        rel_path: Path,
+        reason: str,
+        error: str,
+        events: Sequence[HookEvent] = (),
+    ) -> None:
         """A file failed before it was claimed (a link, a file that never completed)."""
         now = time.time()
-        self._db.execute(
-            "INSERT INTO jobs (inbox, rel_path, work_path, state, reason, last_error, created,"
-            " updated, finished) VALUES (?, ?, x'', 'failed', ?, ?, ?, ?, ?)",
-            (_b(inbox), _b(rel_path), reason, _column("last_error", error), now, now, now),
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO jobs (inbox, rel_path, work_path, state, reason, last_error,"
+                " created, updated, finished) VALUES (?, ?, x'', 'failed', ?, ?, ?, ?, ?)",
+                (_b(inbox), _b(rel_path), reason, _column("last_error", error), now, now, now),
+            )
+            self._add_events(events, cur.lastrowid)
+
+    def set_state(
+        self, job_id: int, state: str, *, events: Sequence[HookEvent] = (), **fields: object
+    ) -> None:
+        """``events``: notices of this outcome for the folder's hooks, committed with it, so
+        neither is ever there without the other."""
+        if events:
+            with self.transaction():
+                self._set_state(job_id, state, **fields)
+                self._add_events(events, job_id)
+        else:
+            self._set_state(job_id, state, **fields)
+
+    def _add_events(self, events: Sequence[HookEvent], job_id: int | None) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO events (id, hook, job_id, kind, payload, state, next_try,"
+            " give_up, created) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            [
+                (e.id, e.hook, job_id, e.kind, e.payload, e.next_try, e.give_up, e.created)
+                for e in events
+            ],
         )
 
-    def set_state(self, job_id: int, state: str, **fields: object) -> None:
+    def _set_state(self, job_id: int, state: str, **fields: object) -> None:
         allowed = {"sha256", "bytes", "pages", "reason", "last_error", "out_dir", "out_stem"}
         assert set(fields) <= allowed, fields
         values = {k: _column(k, v) for k, v in fields.items()}
@@ -260,15 +325,79 @@ class Journal:
         ]
 
     def prune(self, finished_before: float) -> int:
-        """Forget finished jobs; unfinished ones are what recovery needs and always stay.
+        """Forget finished jobs and delivered events; unfinished jobs and pending events are
+        what recovery needs and always stay.
 
         Deleted rows' pages are reused by SQLite, so the file stops growing at the size of
         the rows kept; nothing is vacuumed (that would rewrite the whole file)."""
         placeholders = ", ".join("?" * len(UNFINISHED))
+        with self.transaction():
+            cur = self._db.execute(
+                f"DELETE FROM jobs WHERE state NOT IN ({placeholders})"
+                " AND COALESCE(finished, updated) < ?",
+                (*UNFINISHED, finished_before),
+            )
+            # Events go when delivered or given up on; a pending one always stays.
+            self._db.execute(
+                "DELETE FROM events WHERE state != 'pending' AND finished < ?", (finished_before,)
+            )
+        return int(cur.rowcount)
+
+    # --- hook events ---------------------------------------------------------------------
+
+    def due_events(self, hook: str, now: float, limit: int = 20) -> list[HookEvent]:
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE state = 'pending' AND hook = ?"
+            " AND next_try <= ? ORDER BY created LIMIT ?",
+            (hook, now, limit),
+        ).fetchall()
+        return [HookEvent(*row) for row in rows]
+
+    def next_event_time(self, hook: str) -> float | None:
+        row = self._db.execute(
+            "SELECT MIN(next_try) FROM events WHERE state = 'pending' AND hook = ?", (hook,)
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def event_tried(
+        self, event: HookEvent, *, state: str, error: str | None, next_try: float
+    ) -> None:
+        """One delivery attempt's outcome: delivered, pending (tried again at ``next_try``)
+        or undeliverable."""
+        finished = time.time() if state != "pending" else None
+        self._db.execute(
+            "UPDATE events SET state = ?, attempts = attempts + 1, last_error = ?,"
+            " next_try = ?, finished = ? WHERE id = ? AND hook = ?",
+            (state, _column("last_error", error), next_try, finished, event.id, event.hook),
+        )
+
+    def events(self, *, pending_only: bool = False, limit: int = 100) -> list[HookEvent]:
+        where = "WHERE state = 'pending'" if pending_only else ""
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY created DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [HookEvent(*row) for row in rows]
+
+    def event_counts(self) -> dict[str, dict[str, int]]:
+        """Per hook: how many events are pending, delivered and undeliverable."""
+        counts: dict[str, dict[str, int]] = {}
+        try:
+            rows = self._db.execute(
+                "SELECT hook, state, COUNT(*) FROM events GROUP BY hook, state"
+            ).fetchall()
+        except sqlite3.OperationalError:  # read-only, from a daemon older than hooks
+            return counts
+        for hook, state, n in rows:
+            counts.setdefault(str(hook), {})[str(state)] = int(n)
+        return counts
+
+    def retry_event(self, event_id: str, give_up: float) -> int:
+        """Send an event again (every hook it was for), from now on; how many rows."""
         cur = self._db.execute(
-            f"DELETE FROM jobs WHERE state NOT IN ({placeholders})"
-            " AND COALESCE(finished, updated) < ?",
-            (*UNFINISHED, finished_before),
+            "UPDATE events SET state = 'pending', next_try = ?, give_up = ?, finished = NULL"
+            " WHERE id = ?",
+            (time.time(), give_up, event_id),
         )
         return int(cur.rowcount)
 
@@ -280,6 +409,7 @@ class Journal:
         )
 
 
+_EVENT_COLUMNS = "id, hook, kind, payload, state, attempts, next_try, give_up, last_error, created"
 _COLUMNS = (
     "id, inbox, rel_path, work_path, state, sha256, attempts, transient_failures,"
     " out_dir, out_stem, created"

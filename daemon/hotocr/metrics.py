@@ -63,6 +63,22 @@ class Metrics:
             "When the main loop last made progress.",
             registry=r,
         )
+        self.hook_deliveries = Counter(
+            "hotocr_hook_deliveries",
+            "Hook delivery attempts, by outcome: delivered, failed (tried again later),"
+            " undeliverable (given up).",
+            ["hook", "outcome"],
+            registry=r,
+        )
+        self.hook_pending = Gauge(
+            "hotocr_hook_pending_events", "Events waiting to be delivered.", ["hook"], registry=r
+        )
+        self.hook_undeliverable = Gauge(
+            "hotocr_hook_undeliverable_events",
+            "Events given up on, still in the journal.",
+            ["hook"],
+            registry=r,
+        )
         self._stall = health_stall_seconds
         self._progress = time.monotonic()
         self._server: ThreadingHTTPServer | None = None

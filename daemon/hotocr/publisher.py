@@ -9,16 +9,17 @@ after which the loop tries again, and the original stays claimed meanwhile.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hotocr import results_index, sidecars
+from hotocr import hooks, results_index, sidecars
 from hotocr.config import WatchConfig
 from hotocr.errors import HotocrError, Quarantined
-from hotocr.journal import Job, Journal
+from hotocr.journal import HookEvent, Job, Journal
 from hotocr.metrics import Metrics
 from hotocr.testhooks import crash_point
 
@@ -35,9 +36,12 @@ class Publisher:
         log: Any,
         *,
         review: Callable[[Path], None],
+        hooks_notified: Callable[[set[str]], None] = lambda hooks: None,
     ) -> None:
         self._journal = journal
         self._metrics = metrics
+        #: Events were committed for these hooks: their delivery looks now.
+        self._hooks_notified = hooks_notified
         self._log = log
         #: Asks for the outbox's review page to be rebuilt (in the background).
         self._review = review
@@ -71,7 +75,10 @@ class Publisher:
             sha256 = result.source.sha256
             return self.fail(watch, work_root, job, exc, stage="publish", sha256=sha256)
         crash_point("before_commit")
-        self._journal.set_state(job.id, "done")
+        events = done_event(watch, job, published, result)
+        self._journal.set_state(job.id, "done", events=events)
+        crash_point("after_commit")
+        self._hooks_notified({e.hook for e in events})
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._record_done(watch, result, published.original, seconds)
@@ -123,7 +130,11 @@ class Publisher:
             return self.transient(job, move_error)
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
-        self._journal.set_state(job.id, final, reason=reason, last_error=message)
+        events = failed_event(
+            watch, dest, reason=reason, message=message, sha256=sha256 or job.sha256, job=job
+        )
+        self._journal.set_state(job.id, final, reason=reason, last_error=message, events=events)
+        self._hooks_notified({e.hook for e in events})
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._record_failure(watch, dest, reason, sha256 or job.sha256)
@@ -163,7 +174,11 @@ class Publisher:
             path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
         )
         reason = exc.reason if isinstance(exc, HotocrError) else "internal"
-        self._journal.record_refused(watch.inbox, rel, reason, str(exc))
+        events = failed_event(
+            watch, dest, reason=reason, message=str(exc), sha256=None, job=None, original_name=rel
+        )
+        self._journal.record_refused(watch.inbox, rel, reason, str(exc), events)
+        self._hooks_notified({e.hook for e in events})
         self._record_failure(watch, dest, reason, None)
 
     def transient(self, job: Job, exc: BaseException) -> float:
@@ -264,6 +279,87 @@ class Publisher:
             stage=stage,
             error=message or str(exc),
         )
+
+
+def done_event(
+    watch: WatchConfig, job: Job, published: sidecars.Published, result: sidecars.DocumentResult
+) -> list[HookEvent]:
+    """The ``done`` notice for the folder's hooks."""
+    return hooks.for_hooks(
+        watch,
+        "done",
+        document_id=job.id,
+        original_name=shown(job.rel_path),
+        original=published.original,
+        json=published.json,
+        outputs=[shown(path) for path in published.files],
+        pages=len(result.pages),
+        confidence=result.confidence,
+        flagged_pages=list(result.flagged_pages),
+        sha256=result.source.sha256,
+    )
+
+
+def failed_event(
+    watch: WatchConfig,
+    dest: Path,
+    *,
+    reason: str,
+    message: str,
+    sha256: str | None,
+    job: Job | None,
+    original_name: Path | None = None,
+) -> list[HookEvent]:
+    """The ``failed`` notice for the folder's hooks: where the original and its report lie."""
+    name = job.rel_path if job is not None else original_name
+    return hooks.for_hooks(
+        watch,
+        "failed",
+        document_id=job.id if job is not None else None,
+        original_name=shown(name) if name is not None else None,
+        original=shown(dest),
+        json=shown(dest.with_name(dest.name[: -len(dest.suffix) or None] + ".error.json")),
+        reason=reason,
+        message=message,
+        sha256=sha256,
+    )
+
+
+def recovered_outcome(watch: WatchConfig, job: Job) -> tuple[str, list[HookEvent]]:
+    """A job whose files were published before a crash cut its journal entry short: its
+    outcome from its marker file (the JSON sidecar, or the failure's report), and the
+    notice for the folder's hooks."""
+    assert job.out_dir is not None and job.out_stem is not None
+    original = job.out_dir / f"{job.out_stem}{job.rel_path.suffix}"
+    report = job.out_dir / f"{job.out_stem}.error.json"
+    try:
+        if report.exists():
+            data = json.loads(report.read_text(encoding="utf-8"))
+            reason = str(data.get("reason", "internal"))
+            message = str(data.get("message") or data.get("error") or "")
+            events = failed_event(
+                watch, original, reason=reason, message=message, sha256=job.sha256, job=job
+            )
+            return "failed", events
+        sidecar = job.out_dir / f"{job.out_stem}.json"
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "done", []  # no notice rather than a wrong one; the index says what it can
+    suffixes = sidecars.output_suffixes(watch.ocr.outputs)
+    written = [job.out_dir / f"{job.out_stem}{s}" for s in suffixes]
+    return "done", hooks.for_hooks(
+        watch,
+        "done",
+        document_id=job.id,
+        original_name=shown(job.rel_path),
+        original=original,
+        json=sidecar,
+        outputs=[shown(p) for p in written if p.exists()],
+        pages=data.get("source", {}).get("pages"),
+        confidence=data.get("confidence"),
+        flagged_pages=data.get("flagged_pages"),
+        sha256=data.get("source", {}).get("sha256"),
+    )
 
 
 def as_dropped(exc: BaseException, job: Job) -> str:

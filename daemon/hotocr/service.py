@@ -31,11 +31,19 @@ from hotocr.errors import (
     NotRegularFile,
     Quarantined,
 )
+from hotocr.hooks import HookDelivery
 from hotocr.journal import Job, Journal
 from hotocr.logs import get_logger
 from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
-from hotocr.publisher import Publisher, repaired_copy, retry_at, shown, watch_label
+from hotocr.publisher import (
+    Publisher,
+    recovered_outcome,
+    repaired_copy,
+    retry_at,
+    shown,
+    watch_label,
+)
 from hotocr.recognize import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.sidecars import DocumentResult
@@ -105,8 +113,18 @@ class Service:
         self._in_flight = [0 for _ in self._folders]
         #: The folder whose settled files are looked at first when there is room.
         self._next_folder = 0
+        self._hooks = HookDelivery(
+            config.daemon.state_dir / "journal.sqlite3",
+            [hook for w in config.watches for hook in w.hook],
+            self._metrics,
+            self._log,
+        )
         self._publisher = Publisher(
-            self._journal, self._metrics, self._log, review=self._review.request
+            self._journal,
+            self._metrics,
+            self._log,
+            review=self._review.request,
+            hooks_notified=self._hooks.wake,
         )
 
     def _on_path(self, index: int, path: Path) -> None:
@@ -152,6 +170,7 @@ class Service:
             watcher.start()
             watchers.append(watcher)
         self._recover(scheduler)
+        self._hooks.start()  # events left pending by the last run go first
         self._rescan()  # after the watchers start, so nothing falls between the two
         self._journal.set_meta("pid", str(os.getpid()))
         self._journal.set_meta("started", sidecars.now_iso())
@@ -191,6 +210,7 @@ class Service:
             for watcher in watchers:
                 watcher.stop()
             left = scheduler.abandon()
+            self._hooks.stop()
             self._journal.set_meta("stopped", sidecars.now_iso())
             self._journal.close()
             self._metrics.close()
@@ -410,9 +430,10 @@ class Service:
                     # The rename never happened: the file is still in the inbox.
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
                 elif self._published(job):
-                    self._journal.set_state(job.id, "done")
+                    state, events = recovered_outcome(folder.config, job)
+                    self._journal.set_state(job.id, state, events=events)
                     self._index_recovered(folder, job)
-                    log.info("recover.already_published")
+                    log.info("recover.already_published", outcome=state)
                 else:
                     self._journal.set_state(job.id, "failed", reason="lost")
                     log.error("recover.work_file_missing", work=shown(job.work_path))

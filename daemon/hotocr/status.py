@@ -27,6 +27,7 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
     try:
         meta = journal.meta() if journal else {}
         report["daemon"] = _daemon_state(meta)
+        events = journal.event_counts() if journal else {}
         for watch in cfg.watches:
             found = list(scan(watch.inbox, watch.ignore)) if watch.inbox.is_dir() else []
             empty = sorted(str(p.relative_to(watch.inbox)) for p in found if _is_empty(p))
@@ -49,6 +50,15 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
                     # While working, over the documents of the last 10 minutes (None: none).
                     "pages_per_minute_recent": _recent(stats),
                     "latest_failures": failures,
+                    "hooks": [
+                        {
+                            "name": hook.name,
+                            "pending": events.get(hook.name, {}).get("pending", 0),
+                            "delivered": events.get(hook.name, {}).get("delivered", 0),
+                            "undeliverable": events.get(hook.name, {}).get("undeliverable", 0),
+                        }
+                        for hook in watch.hook
+                    ],
                 }
             )
     finally:
@@ -124,6 +134,12 @@ def render(report: dict[str, Any]) -> str:
             f"  pages per minute: {w['pages_per_minute_recent'] or 0} while working lately, "
             f"{w['pages_per_minute']} over the last hour",
         ]
+        for h in w["hooks"]:
+            lines.append(
+                f"  hook {h['name']}: {h['pending']} pending, {h['delivered']} delivered, "
+                f"{h['undeliverable']} undeliverable"
+                + (" (hotocr hooks --pending; --retry ID)" if h["undeliverable"] else "")
+            )
         for f in w["latest_failures"]:
             when = dt.datetime.fromtimestamp(f["time"] or 0).isoformat(timespec="seconds")
             lines.append(f"  failed {when}: {f['file']} ({f['reason']}): {f['error']}")

@@ -22,6 +22,7 @@ POINTS = (
     "between_outputs",
     "after_publish",
     "before_commit",
+    "after_commit",
 )
 
 
