@@ -115,6 +115,17 @@ def wait_until(predicate, timeout: float, what: str, daemon: Daemon | None = Non
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
 
 
+def cli(root: Path, *args: str) -> str:
+    """``hotocr ARGS --config config.toml`` beside a test daemon; its standard output."""
+    return subprocess.run(
+        [sys.executable, "-m", "hotocr", *args, "--config", "config.toml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 RECORDER = """
 import json, os, sys
 event = json.load(sys.stdin)
@@ -182,23 +193,11 @@ def test_every_outcome_is_told_once_to_a_url_and_a_command(
     assert len(delivered) == 10
     assert any("recorded" in str(e.get("said")) for e in delivered)  # stderr's last lines
 
-    listing = subprocess.run(
-        [sys.executable, "-m", "hotocr", "hooks", "--config", "config.toml", "--json"],
-        cwd=daemon.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = json.loads(listing.stdout)
+    listing = cli(daemon.root, "hooks", "--json")
+    rows = json.loads(listing)
     assert len(rows) == 10 and all(r["state"] == "delivered" for r in rows)
-    status = subprocess.run(
-        [sys.executable, "-m", "hotocr", "status", "--config", "config.toml", "--json"],
-        cwd=daemon.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    hooks_status = json.loads(status.stdout)["watches"][0]["hooks"]
+    status = cli(daemon.root, "status", "--json")
+    hooks_status = json.loads(status)["watches"][0]["hooks"]
     assert [(h["name"], h["delivered"], h["pending"]) for h in hooks_status] == [
         ("dms", 5, 0),
         ("hook2", 5, 0),
@@ -326,22 +325,10 @@ def test_a_hanging_command_is_killed_at_its_timeout_and_the_outcome_stands(
     assert (daemon.outbox / "kept.json").exists() and (daemon.outbox / "kept.png").exists()
     left = subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True, check=False)
     assert left.returncode == 1, left.stdout  # the command's children were killed too
-    status = subprocess.run(
-        [sys.executable, "-m", "hotocr", "status", "--config", "config.toml"],
-        cwd=daemon.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "hook slow: 0 pending, 0 delivered, 1 undeliverable" in status.stdout
-    listing = subprocess.run(
-        [sys.executable, "-m", "hotocr", "hooks", "--config", "config.toml", "--pending"],
-        cwd=daemon.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert listing.stdout.strip() == "no pending events"
+    status = cli(daemon.root, "status")
+    assert "hook slow: 0 pending, 0 delivered, 1 undeliverable" in status
+    listing = cli(daemon.root, "hooks", "--pending")
+    assert listing.strip() == "no pending events"
 
 
 @pytest.mark.parametrize(
