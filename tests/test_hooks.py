@@ -329,6 +329,12 @@ def test_a_hanging_command_is_killed_at_its_timeout_and_the_outcome_stands(
     assert "hook slow: 0 pending, 0 delivered, 1 undeliverable" in status
     listing = cli(daemon.root, "hooks", "--pending")
     assert listing.strip() == "no pending events"
+    (given_up,) = json.loads(cli(daemon.root, "hooks", "--json"))
+    assert given_up["state"] == "undeliverable" and given_up["attempts"] == 2
+    assert "killed" in given_up["last_error"]
+    said = cli(daemon.root, "hooks", "--retry", given_up["id"])
+    assert "pending again for 1 hook(s)" in said
+    assert given_up["id"] in cli(daemon.root, "hooks", "--pending")
 
 
 @pytest.mark.parametrize(
