@@ -109,43 +109,120 @@ def tsv_columns(rows: str) -> dict[str, list[str]]:
     return data
 
 
+#: A text line from a block of at most this many lines is a fragment: a label, a value, a
+#: price of a form or a receipt.
+FRAGMENT_BLOCK_LINES = 2
+#: A page most of whose lines are fragments is a form, read row by row.
+FORM_FRAGMENT_SHARE = 0.5
+#: So is a page of many blocks nearly all of which are fragments (a column of labels,
+#: read as one block, beside their values).
+FORM_MIN_BLOCKS = 8
+FORM_BLOCK_SHARE = 0.75
+#: ... if its lines are short: their median width at most this share of the text's width
+#: (bullet points of prose are blocks of their own too, but run the column's width).
+FORM_LINE_WIDTH = 0.35
+#: Two lines are in one row when their heights overlap by at least this share.
+ROW_OVERLAP = 0.5
+
+
+@dataclass
+class _Line:
+    key: tuple[int, int, int]  # block, paragraph, line
+    words: list[str]
+    box: list[int]  # left, top, right, bottom
+    paragraph_break: bool
+
+
 def from_tsv(data: dict[str, list[str]]) -> Recognition:
     """Words and layout-preserving text from ``image_to_data``'s columns."""
     words: list[Word] = []
-    lines: list[list[str]] = []
-    breaks: list[bool] = []  # a blank line goes before lines[i] when breaks[i]
-    last_line: tuple[int, int, int] | None = None
+    lines: list[_Line] = []
     last_par: tuple[int, int] | None = None
-    line_no = -1
     for i, raw in enumerate(data["text"]):
         text = str(raw).strip()
         conf = float(data["conf"][i])
         if not text or conf < 0:
             continue
-        block, par, ln = (
-            int(data["block_num"][i]),
-            int(data["par_num"][i]),
-            int(data["line_num"][i]),
-        )
-        if (block, par, ln) != last_line:
-            breaks.append(last_par is not None and (block, par) != last_par)
-            lines.append([])
-            line_no += 1
-            last_line, last_par = (block, par, ln), (block, par)
-        lines[-1].append(text)
+        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
         box = (
             int(data["left"][i]),
             int(data["top"][i]),
             int(data["width"][i]),
             int(data["height"][i]),
         )
-        words.append(Word(text=text, confidence=round(conf, 2), box=box, line=line_no))
+        if not lines or key != lines[-1].key:
+            brk = last_par is not None and key[:2] != last_par
+            lines.append(_Line(key, [], [box[0], box[1], box[0] + box[2], box[1] + box[3]], brk))
+            last_par = key[:2]
+        line = lines[-1]
+        line.words.append(text)
+        line.box = [
+            min(line.box[0], box[0]),
+            min(line.box[1], box[1]),
+            max(line.box[2], box[0] + box[2]),
+            max(line.box[3], box[1] + box[3]),
+        ]
+        words.append(Word(text=text, confidence=round(conf, 2), box=box, line=len(lines) - 1))
     out: list[str] = []
-    for brk, line in zip(breaks, lines, strict=True):
-        if brk:
+    rows = _rows(lines)
+    form = len(rows) != len(lines) or any(len(r) > 1 for r in rows)
+    for row in rows:
+        if row[0].paragraph_break and out and not form:
             out.append("")
-        out.append(join_words(line))
+        out.append(" ".join(join_words(line.words) for line in row))
     return Recognition(text="\n".join(out), confidence=mean_confidence(words), words=tuple(words))
+
+
+def _rows(lines: list[_Line]) -> list[list[_Line]]:
+    """Tesseract's lines in its reading order; on a form, rows from top to bottom.
+
+    On forms and receipts Tesseract makes a block of each label, value and price and reads
+    the blocks one after another ("Date", "Total", then "12.3.1994", "42.00"), so what
+    belongs on one line ends up far apart. A page most of whose lines come from blocks of
+    one or two lines is a form: its lines are put into rows by height, each row left to
+    right. Anything else (prose, columns, a title page) keeps Tesseract's order, which knows
+    columns."""
+    per_block: dict[int, int] = {}
+    for line in lines:
+        per_block[line.key[0]] = per_block.get(line.key[0], 0) + 1
+    fragments = sum(1 for line in lines if per_block[line.key[0]] <= FRAGMENT_BLOCK_LINES)
+    small = sum(1 for n in per_block.values() if n <= FRAGMENT_BLOCK_LINES)
+    if not lines:
+        return []
+    form = fragments >= FORM_FRAGMENT_SHARE * len(lines) or (
+        small >= FORM_MIN_BLOCKS
+        and small >= FORM_BLOCK_SHARE * len(per_block)
+        and _median_width_share(lines) <= FORM_LINE_WIDTH
+    )
+    if not form:
+        return [[line] for line in lines]
+    rows: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda one: one.box[1] + one.box[3]):
+        row = next((r for r in rows if _beside(r, line)), None)
+        if row is None:
+            rows.append([line])
+        else:
+            row.append(line)
+    for row in rows:
+        row.sort(key=lambda part: part.box[0])
+    return rows
+
+
+def _median_width_share(lines: list[_Line]) -> float:
+    widths = sorted(line.box[2] - line.box[0] for line in lines)
+    span = max(line.box[2] for line in lines) - min(line.box[0] for line in lines)
+    return widths[len(widths) // 2] / span if span > 0 else 1.0
+
+
+def _beside(row: list[_Line], line: _Line) -> bool:
+    """Whether ``line`` stands in ``row``: level with it, and beside each of its lines."""
+    top = min(part.box[1] for part in row)
+    bottom = max(part.box[3] for part in row)
+    overlap = min(bottom, line.box[3]) - max(top, line.box[1])
+    height = min(bottom - top, line.box[3] - line.box[1])
+    if height <= 0 or overlap < ROW_OVERLAP * height:
+        return False
+    return all(line.box[2] <= p.box[0] or line.box[0] >= p.box[2] for p in row)
 
 
 def mean_confidence(words: Iterable[Word]) -> float:
