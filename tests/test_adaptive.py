@@ -14,11 +14,19 @@ import pytest
 from PIL import Image
 
 from hotocr import pages
+from hotocr.coverage import unread_share
 from hotocr.preprocess import preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.plan import plan_page
 from hotocr.preprocess.survey import survey
-from hotocr.worker import PageSettings, PageTask, choose_model, process_page
+from hotocr.recognize import recognize
+from hotocr.worker import (
+    PageSettings,
+    PageTask,
+    _sparse_if_text_was_left,
+    choose_model,
+    process_page,
+)
 
 from .conftest import ENGLISH_LINES, cer, degrade, eval_path, render_page
 
@@ -172,3 +180,55 @@ def test_a_fraktur_page_reads_better_with_the_fraktur_model(tmp_path: Path) -> N
     assert auto.recipe is not None and auto.recipe.model == "frk"
     assert "Fraktur" in auto.recipe.reasons["model"]
     assert cer(auto.text.replace("ſ", "s"), truth) < cer(off.text, truth) - 0.03
+
+
+def _halftone_page() -> Image.Image:
+    """Six lines of text, and a grey band of halftone dots (a shaded table header)."""
+    page = render_page(ENGLISH_LINES[:6], height=1400)
+    dots = np.asarray(page).copy()
+    dots[1150:1300:6, 150:2300:6] = 0
+    dots[1151:1300:6, 150:2300:6] = 0
+    return Image.fromarray(dots)
+
+
+def test_unread_letters_are_counted_and_halftone_dots_are_not(tmp_path: Path) -> None:
+    gray = np.asarray(_halftone_page())
+    settings = PageSettings.defaults(("eng",))
+    read = recognize(
+        gray,
+        engine=settings.engine,
+        languages="eng",
+        psm=3,
+        dpi=300,
+        timeout=60,
+        scratch=tmp_path / "p.pgm",
+    )
+    assert unread_share(gray, (w.box for w in read.words)) < 0.05  # the dots are no letters
+    first_two = [w.box for w in read.words if w.line < 2]
+    assert 0.55 < unread_share(gray, first_two) < 0.8  # four lines of six left
+    assert unread_share(gray, []) > 0.95
+
+
+def test_a_reading_that_left_most_letters_unread_is_read_again_as_sparse_text(
+    tmp_path: Path,
+) -> None:
+    """Stands in for Tesseract's layout taking a region of text for a picture: a first
+    reading with the heading only. The page is read again as sparse text, which is kept, and
+    the recipe's reasons say so."""
+    gray = np.asarray(_halftone_page())
+    prep = preprocess(CpuBackend(), gray, dpi=300, steps=("deskew",), adaptive=False)
+    settings = PageSettings.defaults(("eng",))
+    full = recognize(
+        prep.image,
+        engine=settings.engine,
+        languages="eng",
+        psm=3,
+        dpi=300,
+        timeout=60,
+        scratch=tmp_path / "p.pgm",
+    )
+    heading = dataclasses.replace(full, words=tuple(w for w in full.words if w.line == 0))
+    kept = _sparse_if_text_was_left(prep, heading, settings, tmp_path / "p.pgm")
+    assert "read as sparse text" in kept.layout
+    assert cer(kept.text, "\n".join(ENGLISH_LINES[:6])) < 0.05
+    assert _sparse_if_text_was_left(prep, full, settings, tmp_path / "p.pgm") is full

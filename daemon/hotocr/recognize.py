@@ -51,6 +51,8 @@ class Recognition:
     #: Mean word confidence, 0-100; 0 when no word was found.
     confidence: float
     words: tuple[Word, ...]
+    #: Why the page was read with another page segmentation than configured ("" if not).
+    layout: str = ""
 
 
 def recognize(
