@@ -69,6 +69,9 @@ class Publisher:
                 formats=formats,
             )
             assert published.original is not None
+            # Before the commit: a crash after it would lose the row; one before it is
+            # recovered, and recovery adds the row only where it is missing.
+            results_index.append(watch.outbox, done_row(watch, result, published.original, seconds))
         except OSError as exc:  # disk full, permissions, a share gone: worth retrying
             return self.transient(job, exc)
         except Exception as exc:  # noqa: BLE001 - a bug: fail the file, not the daemon
@@ -81,7 +84,7 @@ class Publisher:
         self._hooks_notified({e.hook for e in events})
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
-        self._record_done(watch, result, published.original, seconds)
+        self._count_done(watch, result)
         self._log.info(
             "document.done",
             outcome="done",
@@ -126,9 +129,12 @@ class Publisher:
                     "message": message,
                 },
             )
+            reason = exc.reason if isinstance(exc, HotocrError) else "internal"
+            results_index.append(
+                watch.outbox, failed_row(watch, dest, reason, sha256 or job.sha256)
+            )
         except OSError as move_error:
             return self.transient(job, move_error)
-        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
         events = failed_event(
             watch, dest, reason=reason, message=message, sha256=sha256 or job.sha256, job=job
@@ -137,7 +143,7 @@ class Publisher:
         self._hooks_notified({e.hook for e in events})
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
-        self._record_failure(watch, dest, reason, sha256 or job.sha256)
+        self._count_failure(watch, reason)
         self._log_failure(
             job.original,
             dest=dest,
@@ -154,6 +160,7 @@ class Publisher:
         """A file refused before it was claimed (not ready for too long, unsupported, a link,
         a FIFO) goes to failed/ with its report."""
         rel = path.relative_to(watch.inbox)
+        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         try:
             dest = sidecars.publish_failure(
                 exc,
@@ -162,6 +169,7 @@ class Publisher:
                 stage="inspect",
                 extra={"original_path": shown(rel)},
             )
+            results_index.append(watch.outbox, failed_row(watch, dest, reason, None))
         except OSError as move_error:
             self._log.error(
                 "document.failed_unmoved",
@@ -173,13 +181,12 @@ class Publisher:
         self._log_failure(
             path, dest=dest, exc=exc, stage="inspect", sha256=None, pages=None, seconds=0.0
         )
-        reason = exc.reason if isinstance(exc, HotocrError) else "internal"
         events = failed_event(
             watch, dest, reason=reason, message=str(exc), sha256=None, job=None, original_name=rel
         )
         self._journal.record_refused(watch.inbox, rel, reason, str(exc), events)
         self._hooks_notified({e.hook for e in events})
-        self._record_failure(watch, dest, reason, None)
+        self._count_failure(watch, reason)
 
     def transient(self, job: Job, exc: BaseException) -> float:
         """The original stays claimed in its work folder; the delay before the next try,
@@ -208,10 +215,8 @@ class Publisher:
         """Whether an unfinished job already chose ``stem`` in ``folder``."""
         return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
 
-    def _record_done(
-        self, watch: WatchConfig, result: sidecars.DocumentResult, original: Path, seconds: float
-    ) -> None:
-        """Metrics, the outbox's index.csv and, when enabled, its review page."""
+    def _count_done(self, watch: WatchConfig, result: sidecars.DocumentResult) -> None:
+        """Metrics and, when enabled, the outbox's review page."""
         label = watch_label(watch)
         self._metrics.documents.labels(label, "done").inc()
         self._metrics.pages.labels(label).inc(len(result.pages))
@@ -220,38 +225,13 @@ class Publisher:
             self._metrics.page_seconds.labels(label).observe(page.seconds)
             if page.gpu_memory_bytes:
                 self._metrics.gpu_memory.set(page.gpu_memory_bytes)
-        results_index.append(
-            watch.outbox,
-            {
-                "time": sidecars.now_iso(),
-                "file": shown(original.relative_to(watch.outbox)),
-                "pages": len(result.pages),
-                "confidence": result.confidence,
-                "flagged_pages": result.flagged_pages,
-                "outcome": "done",
-                "seconds": round(seconds, 3),
-                "sha256": result.source.sha256,
-            },
-        )
         if watch.review_page and result.flagged_pages:
             self._review(watch.outbox)
 
-    def _record_failure(
-        self, watch: WatchConfig, dest: Path, reason: str, sha256: str | None
-    ) -> None:
+    def _count_failure(self, watch: WatchConfig, reason: str) -> None:
         label = watch_label(watch)
         self._metrics.documents.labels(label, "failed").inc()
         self._metrics.failures.labels(label, reason).inc()
-        results_index.append(
-            watch.outbox,
-            {
-                "time": sidecars.now_iso(),
-                "file": os.path.relpath(shown(dest), watch.outbox),
-                "outcome": "failed",
-                "reason": reason,
-                "sha256": sha256 or "",
-            },
-        )
 
     def _log_failure(
         self,
@@ -279,6 +259,33 @@ class Publisher:
             stage=stage,
             error=message or str(exc),
         )
+
+
+def done_row(
+    watch: WatchConfig, result: sidecars.DocumentResult, original: Path, seconds: float
+) -> dict[str, Any]:
+    """The outbox's index.csv row of a published document."""
+    return {
+        "time": sidecars.now_iso(),
+        "file": shown(original.relative_to(watch.outbox)),
+        "pages": len(result.pages),
+        "confidence": result.confidence,
+        "flagged_pages": result.flagged_pages,
+        "outcome": "done",
+        "seconds": round(seconds, 3),
+        "sha256": result.source.sha256,
+    }
+
+
+def failed_row(watch: WatchConfig, dest: Path, reason: str, sha256: str | None) -> dict[str, Any]:
+    """The outbox's index.csv row of a file sent to failed/."""
+    return {
+        "time": sidecars.now_iso(),
+        "file": os.path.relpath(shown(dest), watch.outbox),
+        "outcome": "failed",
+        "reason": reason,
+        "sha256": sha256 or "",
+    }
 
 
 def done_event(

@@ -85,6 +85,26 @@ def _cut_partial_line(fd: int) -> None:
     os.ftruncate(fd, tail_start + cut + 1 if cut >= 0 else 0)
 
 
+#: How far back from its end ``has_row`` looks in the index (recovery's rows are recent).
+RECENT_BYTES = 1 << 20
+
+
+def has_row(outbox: Path, file: str, sha256: str) -> bool:
+    """Whether one of the index's recent rows is for ``file`` with this content: recovery
+    adds the row of a document a crash cut short only where it is missing."""
+    try:
+        with (outbox / NAME).open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - RECENT_BYTES))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    for row in csv.reader(io.StringIO(tail)):
+        if len(row) == len(COLUMNS) and row[1] == file and row[8] == sha256:
+            return True
+    return False
+
+
 def row_from_sidecar(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
     if data.get("schema") == ERROR_SCHEMA:
         return {

@@ -454,14 +454,19 @@ class Service:
 
     @staticmethod
     def _index_recovered(folder: _Folder, job: Job) -> None:
-        """The crash came before the index row was written: add it from the JSON sidecar."""
+        """The index row of a document published before a crash: added from its JSON sidecar
+        (or its failure's report) unless the row was written before the crash."""
         assert job.out_dir is not None and job.out_stem is not None
-        sidecar = job.out_dir / f"{job.out_stem}.json"
-        if not sidecar.exists():
+        for marker in (".json", ".error.json"):
+            sidecar = job.out_dir / f"{job.out_stem}{marker}"
+            if sidecar.exists():
+                break
+        else:
             return
         row = results_index.row_from_sidecar(sidecar, json.loads(sidecar.read_text("utf-8")))
         row["file"] = os.path.relpath(row["file"], folder.config.outbox)
-        results_index.append(folder.config.outbox, row)
+        if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
+            results_index.append(folder.config.outbox, row)
 
     @staticmethod
     def _published(job: Job) -> bool:
