@@ -19,7 +19,7 @@ from hotocr.preprocess import preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.plan import plan_page
 from hotocr.preprocess.survey import survey
-from hotocr.recognize import recognize
+from hotocr.recognize import Recognition, recognize
 from hotocr.worker import (
     PageSettings,
     PageTask,
@@ -191,18 +191,17 @@ def _halftone_page() -> Image.Image:
     return Image.fromarray(dots)
 
 
+def _read_english(gray: np.ndarray, tmp_path: Path) -> Recognition:
+    """Tesseract's own reading of the page, automatic layout, as a folder's default does."""
+    engine = PageSettings.defaults(("eng",)).engine
+    return recognize(
+        gray, engine=engine, languages="eng", psm=3, dpi=300, timeout=60, scratch=tmp_path / "p.pgm"
+    )
+
+
 def test_unread_letters_are_counted_and_halftone_dots_are_not(tmp_path: Path) -> None:
     gray = np.asarray(_halftone_page())
-    settings = PageSettings.defaults(("eng",))
-    read = recognize(
-        gray,
-        engine=settings.engine,
-        languages="eng",
-        psm=3,
-        dpi=300,
-        timeout=60,
-        scratch=tmp_path / "p.pgm",
-    )
+    read = _read_english(gray, tmp_path)
     assert unread_share(gray, (w.box for w in read.words)) < 0.05  # the dots are no letters
     first_two = [w.box for w in read.words if w.line < 2]
     assert 0.55 < unread_share(gray, first_two) < 0.8  # four lines of six left
@@ -213,20 +212,12 @@ def test_a_reading_that_left_most_letters_unread_is_read_again_as_sparse_text(
     tmp_path: Path,
 ) -> None:
     """Stands in for Tesseract's layout taking a region of text for a picture: a first
-    reading with the heading only. The page is read again as sparse text, which is kept, and
-    the recipe's reasons say so."""
+    reading with the heading only. The page is read again as sparse text, which is kept with
+    the reason the recipe records."""
     gray = np.asarray(_halftone_page())
     prep = preprocess(CpuBackend(), gray, dpi=300, steps=("deskew",), adaptive=False)
     settings = PageSettings.defaults(("eng",))
-    full = recognize(
-        prep.image,
-        engine=settings.engine,
-        languages="eng",
-        psm=3,
-        dpi=300,
-        timeout=60,
-        scratch=tmp_path / "p.pgm",
-    )
+    full = _read_english(prep.image, tmp_path)
     heading = dataclasses.replace(full, words=tuple(w for w in full.words if w.line == 0))
     kept = _sparse_if_text_was_left(prep, heading, settings, tmp_path / "p.pgm")
     assert "read as sparse text" in kept.layout
