@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +87,12 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.down()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def drop_scan(inbox: Path, name: str) -> None:
@@ -311,7 +319,8 @@ def test_a_hanging_command_is_killed_at_its_timeout_and_the_outcome_stands(
         "backoff_seconds = 1\n"
         "give_up_hours = 0.001\n"  # 3.6 s: the second failure is the last
     )
-    daemon = daemon_factory(watch_extra=hooks)
+    port = free_port()
+    daemon = daemon_factory(watch_extra=hooks, daemon_extra=f'metrics = "127.0.0.1:{port}"')
     drop_scan(daemon.inbox, "kept.png")
     done = daemon.wait_done(1, timeout=120)
     assert done[0]["outcome"] == "done"
@@ -322,6 +331,10 @@ def test_a_hanging_command_is_killed_at_its_timeout_and_the_outcome_stands(
     )
     tries = [e for e in daemon.events() if e.get("event") == "hook.failed_attempt"]
     assert len(tries) == 1 and "did not finish within 2 s; killed" in str(tries[0]["error"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    assert 'hotocr_hook_deliveries_total{hook="slow",outcome="failed"} 1.0' in metrics
+    assert 'hotocr_hook_deliveries_total{hook="slow",outcome="undeliverable"} 1.0' in metrics
     assert (daemon.outbox / "kept.json").exists() and (daemon.outbox / "kept.png").exists()
     left = subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True, check=False)
     assert left.returncode == 1, left.stdout  # the command's children were killed too

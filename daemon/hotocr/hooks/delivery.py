@@ -32,6 +32,8 @@ from hotocr.journal import HookEvent, Journal
 from hotocr.metrics import Metrics
 
 MAX_BACKOFF_SECONDS = 600.0
+#: The pending and undeliverable gauges are brought up to date this often.
+GAUGE_SECONDS = 10.0
 #: How much of a failing command's standard error is logged.
 STDERR_LINES = 5
 
@@ -137,6 +139,8 @@ class HookDelivery:
         self._stop = threading.Event()
         self._wake = {hook.name: threading.Event() for hook in hooks}
         self._threads: list[threading.Thread] = []
+        #: When each hook's gauges were last set (monotonic seconds).
+        self._gauged: dict[str, float] = {}
 
     def start(self) -> None:
         for hook in self._hooks:
@@ -179,9 +183,12 @@ class HookDelivery:
             journal.close()
 
     def _nap(self, journal: Journal, hook: HookConfig) -> float:
-        counts = journal.event_counts().get(hook.name, {})
-        self._metrics.hook_pending.labels(hook.name).set(counts.get("pending", 0))
-        self._metrics.hook_undeliverable.labels(hook.name).set(counts.get("undeliverable", 0))
+        if time.monotonic() - self._gauged.get(hook.name, -GAUGE_SECONDS) >= GAUGE_SECONDS:
+            # Counting scans the events table: at most every GAUGE_SECONDS, not per event.
+            self._gauged[hook.name] = time.monotonic()
+            counts = journal.event_counts().get(hook.name, {})
+            self._metrics.hook_pending.labels(hook.name).set(counts.get("pending", 0))
+            self._metrics.hook_undeliverable.labels(hook.name).set(counts.get("undeliverable", 0))
         due = journal.next_event_time(hook.name)
         return 60.0 if due is None else min(60.0, max(0.05, due - self._clock()))
 
