@@ -402,7 +402,7 @@ def cmd_hooks(args: argparse.Namespace) -> int:
     if args.retry:
         journal = Journal(path)
         try:
-            wanted = [e for e in journal.events(limit=1_000_000) if e.id == args.retry]
+            wanted = journal.events(event_id=args.retry)
             unknown = sorted({e.hook for e in wanted} - set(hooks))
             if not wanted or unknown:
                 why = f"its hooks {unknown} are not in the config" if unknown else "no such event"

@@ -371,11 +371,20 @@ class Journal:
             (state, _column("last_error", error), next_try, finished, event.id, event.hook),
         )
 
-    def events(self, *, pending_only: bool = False, limit: int = 100) -> list[HookEvent]:
-        where = "WHERE state = 'pending'" if pending_only else ""
+    def events(
+        self, *, pending_only: bool = False, event_id: str | None = None, limit: int = 100
+    ) -> list[HookEvent]:
+        """The latest events (each hook's row), newest first; only pending ones, or only
+        those of one event, if asked."""
+        where = ["state = 'pending'"] if pending_only else []
+        args: list[object] = []
+        if event_id is not None:
+            where.append("id = ?")
+            args.append(event_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY created DESC LIMIT ?",
-            (limit,),
+            f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY created DESC LIMIT ?",
+            (*args, limit),
         ).fetchall()
         return [HookEvent(*row) for row in rows]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,11 @@ class Publisher:
         log: Any,
         *,
         review: Callable[[Path], None],
-        hooks_notified: Callable[[set[str]], None] = lambda hooks: None,
+        hooks_notified: Callable[[Sequence[HookEvent]], None] = lambda events: None,
     ) -> None:
         self._journal = journal
         self._metrics = metrics
-        #: Events were committed for these hooks: their delivery looks now.
+        #: Events were committed: their hooks' delivery looks now.
         self._hooks_notified = hooks_notified
         self._log = log
         #: Asks for the outbox's review page to be rebuilt (in the background).
@@ -78,10 +79,20 @@ class Publisher:
             sha256 = result.source.sha256
             return self.fail(watch, work_root, job, exc, stage="publish", sha256=sha256)
         crash_point("before_commit")
-        events = done_event(watch, job, published, result)
+        events = done_event(
+            watch,
+            job,
+            original=published.original,
+            json_sidecar=published.json,
+            outputs=published.files,
+            pages=len(result.pages),
+            confidence=result.confidence,
+            flagged_pages=list(result.flagged_pages),
+            sha256=result.source.sha256,
+        )
         self._journal.set_state(job.id, "done", events=events)
         crash_point("after_commit")
-        self._hooks_notified({e.hook for e in events})
+        self._hooks_notified(events)
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._count_done(watch, result)
@@ -140,7 +151,7 @@ class Publisher:
             watch, dest, reason=reason, message=message, sha256=sha256 or job.sha256, job=job
         )
         self._journal.set_state(job.id, final, reason=reason, last_error=message, events=events)
-        self._hooks_notified({e.hook for e in events})
+        self._hooks_notified(events)
         repaired_copy(job).unlink(missing_ok=True)
         remove_empty_parents(job.work_path.parent, work_root)
         self._count_failure(watch, reason)
@@ -185,7 +196,7 @@ class Publisher:
             watch, dest, reason=reason, message=str(exc), sha256=None, job=None, original_name=rel
         )
         self._journal.record_refused(watch.inbox, rel, reason, str(exc), events)
-        self._hooks_notified({e.hook for e in events})
+        self._hooks_notified(events)
         self._count_failure(watch, reason)
 
     def transient(self, job: Job, exc: BaseException) -> float:
@@ -289,21 +300,30 @@ def failed_row(watch: WatchConfig, dest: Path, reason: str, sha256: str | None) 
 
 
 def done_event(
-    watch: WatchConfig, job: Job, published: sidecars.Published, result: sidecars.DocumentResult
+    watch: WatchConfig,
+    job: Job,
+    *,
+    original: Path,
+    json_sidecar: Path,
+    outputs: Sequence[Path],
+    pages: int | None,
+    confidence: float | None,
+    flagged_pages: list[int] | None,
+    sha256: str | None,
 ) -> list[HookEvent]:
-    """The ``done`` notice for the folder's hooks."""
+    """The ``done`` notice for the folder's hooks; ``outputs`` with the JSON last."""
     return hooks.for_hooks(
         watch,
         "done",
         document_id=job.id,
         original_name=shown(job.rel_path),
-        original=published.original,
-        json=published.json,
-        outputs=[shown(path) for path in published.files],
-        pages=len(result.pages),
-        confidence=result.confidence,
-        flagged_pages=list(result.flagged_pages),
-        sha256=result.source.sha256,
+        original=original,
+        json=json_sidecar,
+        outputs=[shown(path) for path in outputs],
+        pages=pages,
+        confidence=confidence,
+        flagged_pages=flagged_pages,
+        sha256=sha256,
     )
 
 
@@ -325,48 +345,58 @@ def failed_event(
         document_id=job.id if job is not None else None,
         original_name=shown(name) if name is not None else None,
         original=shown(dest),
-        json=shown(dest.with_name(dest.name[: -len(dest.suffix) or None] + ".error.json")),
+        json=shown(dest.with_suffix(".error.json")),
         reason=reason,
         message=message,
         sha256=sha256,
     )
 
 
-def recovered_outcome(watch: WatchConfig, job: Job) -> tuple[str, list[HookEvent]]:
-    """A job whose files were published before a crash cut its journal entry short: its
-    outcome from its marker file (the JSON sidecar, or the failure's report), and the
-    notice for the folder's hooks."""
+@dataclass(frozen=True)
+class Recovered:
+    """A job published before a crash cut its journal entry short, as its files tell it."""
+
+    state: str
+    #: The file that marks the set complete: the JSON sidecar, or the failure's report.
+    marker: Path
+    data: dict[str, Any]
+    events: list[HookEvent]
+
+
+def recovered_outcome(watch: WatchConfig, job: Job) -> Recovered | None:
+    """The outcome of a job whose files were published before a crash, from its marker
+    file, and the notice for the folder's hooks; None when the marker cannot be read."""
     assert job.out_dir is not None and job.out_stem is not None
     original = job.out_dir / f"{job.out_stem}{job.rel_path.suffix}"
     report = job.out_dir / f"{job.out_stem}.error.json"
+    sidecar = job.out_dir / f"{job.out_stem}.json"
+    marker = report if report.exists() else sidecar
     try:
-        if report.exists():
-            data = json.loads(report.read_text(encoding="utf-8"))
-            reason = str(data.get("reason", "internal"))
-            message = str(data.get("message") or data.get("error") or "")
-            events = failed_event(
-                watch, original, reason=reason, message=message, sha256=job.sha256, job=job
-            )
-            return "failed", events
-        sidecar = job.out_dir / f"{job.out_stem}.json"
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        data = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "done", []  # no notice rather than a wrong one; the index says what it can
-    suffixes = sidecars.output_suffixes(watch.ocr.outputs)
-    written = [job.out_dir / f"{job.out_stem}{s}" for s in suffixes]
-    return "done", hooks.for_hooks(
+        return None
+    if marker == report:
+        reason = str(data.get("reason", "internal"))
+        message = str(data.get("message") or data.get("error") or "")
+        events = failed_event(
+            watch, original, reason=reason, message=message, sha256=job.sha256, job=job
+        )
+        return Recovered("failed", marker, data, events)
+    written = [
+        job.out_dir / f"{job.out_stem}{s}" for s in sidecars.output_suffixes(watch.ocr.outputs)
+    ]
+    events = done_event(
         watch,
-        "done",
-        document_id=job.id,
-        original_name=shown(job.rel_path),
+        job,
         original=original,
-        json=sidecar,
-        outputs=[shown(p) for p in written if p.exists()],
+        json_sidecar=sidecar,
+        outputs=[p for p in written if p.exists() and p != sidecar] + [sidecar],
         pages=data.get("source", {}).get("pages"),
         confidence=data.get("confidence"),
         flagged_pages=data.get("flagged_pages"),
         sha256=data.get("source", {}).get("sha256"),
     )
+    return Recovered("done", marker, data, events)
 
 
 def as_dropped(exc: BaseException, job: Job) -> str:

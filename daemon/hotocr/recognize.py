@@ -167,9 +167,9 @@ def from_tsv(data: dict[str, list[str]]) -> Recognition:
         words.append(Word(text=text, confidence=round(conf, 2), box=box, line=len(lines) - 1))
     out: list[str] = []
     rows = _rows(lines)
-    form = len(rows) != len(lines) or any(len(r) > 1 for r in rows)
+    joined = any(len(row) > 1 for row in rows)  # a form's rows: no paragraphs to keep
     for row in rows:
-        if row[0].paragraph_break and out and not form:
+        if row[0].paragraph_break and out and not joined:
             out.append("")
         out.append(" ".join(join_words(line.words) for line in row))
     return Recognition(text="\n".join(out), confidence=mean_confidence(words), words=tuple(words))

@@ -9,7 +9,6 @@ mark it done, or (when it keeps killing the daemon) to quarantine it.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import queue
 import signal
@@ -38,6 +37,7 @@ from hotocr.metrics import Metrics
 from hotocr.notify import SystemdNotifier
 from hotocr.publisher import (
     Publisher,
+    Recovered,
     recovered_outcome,
     repaired_copy,
     retry_at,
@@ -430,10 +430,13 @@ class Service:
                     # The rename never happened: the file is still in the inbox.
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
                 elif self._published(job):
-                    state, events = recovered_outcome(folder.config, job)
-                    self._journal.set_state(job.id, state, events=events)
-                    self._index_recovered(folder, job)
-                    log.info("recover.already_published", outcome=state)
+                    recovered = recovered_outcome(folder.config, job)
+                    if recovered is None:  # unreadable marker: no notice rather than a wrong one
+                        self._journal.set_state(job.id, "done")
+                    else:
+                        self._journal.set_state(job.id, recovered.state, events=recovered.events)
+                        self._index_recovered(folder, recovered)
+                    log.info("recover.already_published", outcome=recovered and recovered.state)
                 else:
                     self._journal.set_state(job.id, "failed", reason="lost")
                     log.error("recover.work_file_missing", work=shown(job.work_path))
@@ -453,17 +456,10 @@ class Service:
             self._start_job(folder, job, scheduler)
 
     @staticmethod
-    def _index_recovered(folder: _Folder, job: Job) -> None:
-        """The index row of a document published before a crash: added from its JSON sidecar
-        (or its failure's report) unless the row was written before the crash."""
-        assert job.out_dir is not None and job.out_stem is not None
-        for marker in (".json", ".error.json"):
-            sidecar = job.out_dir / f"{job.out_stem}{marker}"
-            if sidecar.exists():
-                break
-        else:
-            return
-        row = results_index.row_from_sidecar(sidecar, json.loads(sidecar.read_text("utf-8")))
+    def _index_recovered(folder: _Folder, recovered: Recovered) -> None:
+        """The index row of a document published before a crash, from its marker file,
+        unless the row was written before the crash."""
+        row = results_index.row_from_sidecar(recovered.marker, recovered.data)
         row["file"] = os.path.relpath(row["file"], folder.config.outbox)
         if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
             results_index.append(folder.config.outbox, row)

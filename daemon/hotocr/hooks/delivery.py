@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +150,11 @@ class HookDelivery:
             thread.start()
             self._threads.append(thread)
 
-    def wake(self, hooks: set[str]) -> None:
-        """New events were committed for ``hooks``: look now, not at the next poll."""
-        for name in hooks:
-            if name in self._wake:
-                self._wake[name].set()
+    def wake(self, events: Sequence[HookEvent]) -> None:
+        """``events`` were committed: their hooks look now, not at the next poll."""
+        for event in events:
+            if event.hook in self._wake:
+                self._wake[event.hook].set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop taking events; an attempt under way may finish (its hook's timeout), else
