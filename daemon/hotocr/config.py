@@ -217,6 +217,35 @@ class WatchConfig:
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
     )
+    assemble: str = _opt(
+        "file",
+        "file | folder. file: every file is a document. folder: the files of each sub-folder "
+        "of the inbox become one document (pages in natural name order), once the sub-folder "
+        "has not changed for quiet_seconds; files directly in the inbox stay documents alone.",
+        choices=("file", "folder"),
+    )
+    quiet_seconds: float = _opt(
+        30.0,
+        'With assemble = "folder": a sub-folder is taken once nothing in it changed this long.',
+        minimum=1,
+    )
+    separate: str = _opt(
+        "none",
+        "none | blank | barcode. Split a document at separator pages, which are dropped: "
+        "blank pages (no ink), or pages with a PATCH-T code or a Code 128 / QR code reading "
+        "separator_value. The parts are written as <stem>-1, <stem>-2, ...",
+        choices=("none", "blank", "barcode"),
+    )
+    separator_value: str = _opt(
+        "PATCH T",
+        'With separate = "barcode": the Code 128 / QR value of a separator sheet.',
+        pattern=(r".+", "a non-empty string"),
+    )
+    duplex: bool = _opt(
+        False,
+        'With assemble = "folder": a folder holds two files of N pages each, all fronts and '
+        "all backs in reverse (a simplex scanner's two passes); their pages are interleaved.",
+    )
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     correction: CorrectionConfig = field(default_factory=CorrectionConfig)
@@ -465,6 +494,11 @@ def _check_folders(ctx: _Context, watches: tuple[WatchConfig, ...]) -> None:
                     f"{ctx.file}: [{where}] {key} = {str(other)!r} must not be inside the "
                     f"inbox, or results would be picked up again"
                 )
+        if watch.duplex and watch.assemble != "folder":
+            raise ConfigError(
+                f'{ctx.file}: [{where}] duplex = true needs assemble = "folder": the two '
+                "passes of a duplex scan are collated from one sub-folder"
+            )
         if watch.inbox in inboxes:
             raise ConfigError(
                 f"{ctx.file}: [{where}] inbox = {str(watch.inbox)!r} is already watched "

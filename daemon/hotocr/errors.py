@@ -72,6 +72,19 @@ class DuplicateInput(InputError):
     reason = "duplicate"
 
 
+class BadBatch(InputError):
+    """A batch folder that cannot be one document: no usable file, or a duplex pair that is
+    not two files of the same page count."""
+
+    reason = "bad_batch"
+
+
+class OnlySeparators(InputError):
+    """Every page of the document is a separator page (blank, or a separator sheet)."""
+
+    reason = "only_separators"
+
+
 class NotRegularFile(InputError):
     """A symbolic link, FIFO, socket or device: never opened (a FIFO would block a reader)."""
 

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     last_error TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    finished REAL
+    finished REAL,
+    kind TEXT NOT NULL DEFAULT 'file'  -- file | batch (a sub-folder of files, one document)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs (sha256, state);
@@ -122,10 +123,18 @@ class Job:
     out_dir: Path | None
     out_stem: str | None
     created: float
+    #: file | batch: a batch's original is a folder of files.
+    kind: str = "file"
 
     @property
     def original(self) -> Path:
         return self.inbox / self.rel_path
+
+    @property
+    def original_suffix(self) -> str:
+        """The original's ending, kept when it is moved (a folder has none: "2026.12.03" is
+        a name, not a stem and a suffix)."""
+        return "" if self.kind == "batch" else self.rel_path.suffix
 
 
 class Journal:
@@ -144,6 +153,9 @@ class Journal:
         # A checkpoint truncates the write-ahead log to this, so a burst leaves no big file.
         self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "kind" not in columns:  # a journal from before batches
+            self._db.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'file'")
 
     def close(self) -> None:
         self._db.close()
@@ -158,14 +170,17 @@ class Journal:
             raise
         self._db.execute("COMMIT")
 
-    def begin_claim(self, inbox: Path, rel_path: Path, work_root: Path) -> Job:
-        """Record the intent to claim; the caller then renames the file to ``job.work_path``."""
+    def begin_claim(
+        self, inbox: Path, rel_path: Path, work_root: Path, *, kind: str = "file"
+    ) -> Job:
+        """Record the intent to claim; the caller then renames the file (or the batch's
+        folder) to ``job.work_path``."""
         now = time.time()
         with self.transaction():
             cur = self._db.execute(
-                "INSERT INTO jobs (inbox, rel_path, work_path, state, created, updated)"
-                " VALUES (?, ?, x'', 'claiming', ?, ?)",
-                (_b(inbox), _b(rel_path), now, now),
+                "INSERT INTO jobs (inbox, rel_path, work_path, state, created, updated, kind)"
+                " VALUES (?, ?, x'', 'claiming', ?, ?, ?)",
+                (_b(inbox), _b(rel_path), now, now, kind),
             )
             job_id = int(cur.lastrowid or 0)
             work = work_root / str(job_id) / rel_path.name
@@ -421,7 +436,7 @@ class Journal:
 _EVENT_COLUMNS = "id, hook, kind, payload, state, attempts, next_try, give_up, last_error, created"
 _COLUMNS = (
     "id, inbox, rel_path, work_path, state, sha256, attempts, transient_failures,"
-    " out_dir, out_stem, created"
+    " out_dir, out_stem, created, kind"
 )
 
 
@@ -438,5 +453,6 @@ def _job(row: tuple[object, ...]) -> Job:
         transient_failures=int(row[7]),  # type: ignore[call-overload]
         out_dir=_p(row[8]),  # type: ignore[arg-type]
         out_stem=None if stem is None else os.fsdecode(stem),  # type: ignore[arg-type]
+        kind=str(row[11]),
         created=float(row[10]),  # type: ignore[arg-type]
     )

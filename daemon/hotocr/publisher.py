@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from hotocr import hooks, results_index, sidecars
+from hotocr.assemble import assembled_path
 from hotocr.config import WatchConfig
 from hotocr.errors import HotocrError, Quarantined
 from hotocr.journal import HookEvent, Job, Journal
 from hotocr.metrics import Metrics
+from hotocr.splitting import Part, split
 from hotocr.testhooks import crash_point
 
 #: Retries after a transient error (disk full, ...) wait 5 s, 10 s, 20 s ... at most this.
@@ -60,7 +62,7 @@ class Publisher:
         dest_dir = watch.outbox / job.rel_path.parent
         try:
             formats = watch.ocr.outputs
-            stem = self.reserve_stem(job, dest_dir, sidecars.output_suffixes(formats))
+            stem = self.reserve_stem(job, dest_dir, sidecars.published_suffixes(result, formats))
             published = sidecars.publish_result(
                 result,
                 original=job.work_path,
@@ -70,30 +72,38 @@ class Publisher:
                 formats=formats,
             )
             assert published.original is not None
+            documents = list(zip(split(result), published.jsons, strict=True))
             # Before the commit: a crash after it would lose the row; one before it is
             # recovered, and recovery adds the row only where it is missing.
-            results_index.append(watch.outbox, done_row(watch, result, published.original, seconds))
+            for document, json_sidecar in documents:
+                row_file = json_sidecar if document.part else published.original
+                results_index.append(watch.outbox, done_row(watch, document, row_file, seconds))
         except OSError as exc:  # disk full, permissions, a share gone: worth retrying
             return self.transient(job, exc)
-        except Exception as exc:  # noqa: BLE001 - a bug: fail the file, not the daemon
+        except Exception as exc:  # noqa: BLE001 - a bug or no page left: fail the file
             sha256 = result.source.sha256
             return self.fail(watch, work_root, job, exc, stage="publish", sha256=sha256)
         crash_point("before_commit")
-        events = done_event(
-            watch,
-            job,
-            original=published.original,
-            json_sidecar=published.json,
-            outputs=published.files,
-            pages=len(result.pages),
-            confidence=result.confidence,
-            flagged_pages=list(result.flagged_pages),
-            sha256=result.source.sha256,
-        )
+        events = [
+            event
+            for document, json_sidecar in documents
+            for event in done_event(
+                watch,
+                job,
+                original=published.original,
+                json_sidecar=json_sidecar,
+                outputs=published.outputs_of(json_sidecar),
+                pages=len(document.pages),
+                confidence=document.confidence,
+                flagged_pages=list(document.flagged_pages),
+                sha256=result.source.sha256,
+                part=part_number(document.part),
+            )
+        ]
         self._journal.set_state(job.id, "done", events=events)
         crash_point("after_commit")
         self._hooks_notified(events)
-        repaired_copy(job).unlink(missing_ok=True)
+        remove_scratch(job)
         remove_empty_parents(job.work_path.parent, work_root)
         self._count_done(watch, result)
         self._log.info(
@@ -152,7 +162,7 @@ class Publisher:
         )
         self._journal.set_state(job.id, final, reason=reason, last_error=message, events=events)
         self._hooks_notified(events)
-        repaired_copy(job).unlink(missing_ok=True)
+        remove_scratch(job)
         remove_empty_parents(job.work_path.parent, work_root)
         self._count_failure(watch, reason)
         self._log_failure(
@@ -218,7 +228,9 @@ class Publisher:
         free one, reserved in the journal before anything is written under it."""
         if job.out_dir == folder and job.out_stem:
             return job.out_stem
-        stem = sidecars.free_stem(folder, job.rel_path.name, suffixes, self._reserved)
+        stem = sidecars.free_stem(
+            folder, job.rel_path.name, suffixes, self._reserved, folder_name=job.kind == "batch"
+        )
         self._journal.set_state(job.id, "publishing", out_dir=folder, out_stem=stem)
         return stem
 
@@ -310,8 +322,10 @@ def done_event(
     confidence: float | None,
     flagged_pages: list[int] | None,
     sha256: str | None,
+    part: dict[str, int] | None = None,
 ) -> list[HookEvent]:
-    """The ``done`` notice for the folder's hooks; ``outputs`` with the JSON last."""
+    """The ``done`` notice for the folder's hooks; ``outputs`` with the JSON last. A split
+    document gets one notice per part (``part``: its number and of how many)."""
     return hooks.for_hooks(
         watch,
         "done",
@@ -324,7 +338,13 @@ def done_event(
         confidence=confidence,
         flagged_pages=flagged_pages,
         sha256=sha256,
+        part=part,
     )
+
+
+def part_number(part: Part | None) -> dict[str, int] | None:
+    """A part's place in its split document, as notices tell it."""
+    return None if part is None else {"number": part.number, "of": part.of}
 
 
 def failed_event(
@@ -357,46 +377,63 @@ class Recovered:
     """A job published before a crash cut its journal entry short, as its files tell it."""
 
     state: str
-    #: The file that marks the set complete: the JSON sidecar, or the failure's report.
-    marker: Path
-    data: dict[str, Any]
+    #: The files that mark the set complete, with their content: the JSON sidecar (one per
+    #: part of a split document), or the failure's report.
+    markers: list[tuple[Path, dict[str, Any]]]
     events: list[HookEvent]
+
+
+def published_markers(out_dir: Path, stem: str) -> list[Path]:
+    """The marker files of a publish of ``stem``: its report, its JSON, or its parts' JSONs
+    (``<stem>-1.json`` ...); none when it did not get that far."""
+    for single in (f"{stem}.error.json", f"{stem}.json"):
+        if (out_dir / single).exists():
+            return [out_dir / single]
+    found: list[Path] = []
+    while (out_dir / f"{stem}-{len(found) + 1}.json").exists():
+        found.append(out_dir / f"{stem}-{len(found) + 1}.json")
+    return found
 
 
 def recovered_outcome(watch: WatchConfig, job: Job) -> Recovered | None:
     """The outcome of a job whose files were published before a crash, from its marker
-    file, and the notice for the folder's hooks; None when the marker cannot be read."""
+    files, and the notices for the folder's hooks; None when a marker cannot be read."""
     assert job.out_dir is not None and job.out_stem is not None
-    original = job.out_dir / f"{job.out_stem}{job.rel_path.suffix}"
-    report = job.out_dir / f"{job.out_stem}.error.json"
-    sidecar = job.out_dir / f"{job.out_stem}.json"
-    marker = report if report.exists() else sidecar
-    try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    original = job.out_dir / f"{job.out_stem}{job.original_suffix}"
+    markers = []
+    for marker in published_markers(job.out_dir, job.out_stem):
+        try:
+            markers.append((marker, json.loads(marker.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            return None
+    if not markers:
         return None
-    if marker == report:
+    marker, data = markers[0]
+    if marker.name.endswith(".error.json"):
         reason = str(data.get("reason", "internal"))
         message = str(data.get("message") or data.get("error") or "")
         events = failed_event(
             watch, original, reason=reason, message=message, sha256=job.sha256, job=job
         )
-        return Recovered("failed", marker, data, events)
-    written = [
-        job.out_dir / f"{job.out_stem}{s}" for s in sidecars.output_suffixes(watch.ocr.outputs)
-    ]
-    events = done_event(
-        watch,
-        job,
-        original=original,
-        json_sidecar=sidecar,
-        outputs=[p for p in written if p.exists() and p != sidecar] + [sidecar],
-        pages=data.get("source", {}).get("pages"),
-        confidence=data.get("confidence"),
-        flagged_pages=data.get("flagged_pages"),
-        sha256=data.get("source", {}).get("sha256"),
-    )
-    return Recovered("done", marker, data, events)
+        return Recovered("failed", markers, events)
+    events = []
+    for sidecar, data in markers:
+        stem = sidecar.name.removesuffix(".json")
+        written = [job.out_dir / f"{stem}{s}" for s in sidecars.output_suffixes(watch.ocr.outputs)]
+        part = data.get("part")
+        events += done_event(
+            watch,
+            job,
+            original=original,
+            json_sidecar=sidecar,
+            outputs=[p for p in written if p.exists() and p != sidecar] + [sidecar],
+            pages=len(data.get("pages", [])),
+            confidence=data.get("confidence"),
+            flagged_pages=data.get("flagged_pages"),
+            sha256=data.get("source", {}).get("sha256"),
+            part=part and {"number": part["number"], "of": part["of"]},
+        )
+    return Recovered("done", markers, events)
 
 
 def as_dropped(exc: BaseException, job: Job) -> str:
@@ -415,6 +452,13 @@ def repaired_copy(job: Job) -> Path:
     """Where a damaged PDF's repaired copy is read from: beside the claimed original in its
     own work folder, removed when the document is published or failed."""
     return job.work_path.with_name(".hotocr-repaired.pdf")
+
+
+def remove_scratch(job: Job) -> None:
+    """The files made beside a claimed original while it was read: a damaged PDF's repaired
+    copy, a batch's assembled PDF."""
+    repaired_copy(job).unlink(missing_ok=True)
+    assembled_path(job.work_path).unlink(missing_ok=True)
 
 
 def remove_empty_parents(folder: Path, root: Path) -> None:
@@ -439,6 +483,7 @@ def retry_at(delay: float) -> float:
 __all__ = [
     "Publisher",
     "remove_empty_parents",
+    "remove_scratch",
     "repaired_copy",
     "retry_at",
     "shown",

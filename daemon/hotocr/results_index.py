@@ -116,7 +116,8 @@ def row_from_sidecar(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
         }
     return {
         "time": data.get("created", ""),
-        "file": path.parent / str(data["source"]["name"]),
+        # A part of a split document is told by its own JSON (they share one original).
+        "file": path if "part" in data else path.parent / str(data["source"]["name"]),
         "pages": data["source"]["pages"],
         "confidence": data["confidence"],
         "flagged_pages": data["flagged_pages"],

@@ -8,6 +8,7 @@ mark it done, or (when it keeps killing the daemon) to quarantine it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import queue
@@ -20,9 +21,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hotocr import pages, results_index, review, sidecars
+from hotocr import batches, pages, results_index, review, sidecars
 from hotocr._exec import tesseract
+from hotocr.assemble import Batch, assemble
 from hotocr.backlog import Backlog
+from hotocr.batches import BatchTracker, batch_folder
 from hotocr.config import Config, WatchConfig
 from hotocr.errors import (
     DuplicateInput,
@@ -38,7 +41,9 @@ from hotocr.notify import SystemdNotifier
 from hotocr.publisher import (
     Publisher,
     Recovered,
+    published_markers,
     recovered_outcome,
+    remove_scratch,
     repaired_copy,
     retry_at,
     shown,
@@ -73,14 +78,28 @@ class _Folder:
     #: First time each not-ready file was found incomplete.
     incomplete_since: dict[Path, float] = field(default_factory=dict)
     #: Settled files waiting (in the inbox) for the scheduler to have room; a watcher event
-    #: for one sends it back to the tracker.
+    #: for one sends it back to the tracker. Quiet batch folders wait here too.
     ready: Backlog = field(default_factory=Backlog)
+    #: With ``assemble = "folder"``: the inbox's sub-folders, each a batch filling up.
+    batches: BatchTracker | None = None
+
+    def observe(self, path: Path) -> None:
+        """A path an event or a rescan found: a file to settle, or a batch folder's file."""
+        batch = batch_folder(self.config.inbox, path) if self.batches is not None else None
+        if batch is None:
+            self.ready.discard(path)  # changed after it settled: it must settle again
+            self.tracker.observe(path)
+        elif self.batches is not None:
+            self.ready.discard(batch)
+            self.batches.observe(batch)
 
 
 @dataclass(frozen=True)
 class _Context:
     folder: _Folder
     job: Job
+    #: A batch's files and pages (``assemble``), for its sidecars.
+    batch: Batch | None = None
 
 
 class Service:
@@ -97,6 +116,7 @@ class Service:
                 PageSettings.from_watch(w),
                 StabilityTracker(w.stable_seconds),
                 _work_root(config.daemon.state_dir, w.inbox),
+                batches=BatchTracker(w.quiet_seconds) if w.assemble == "folder" else None,
             )
             for i, w in enumerate(config.watches)
         ]
@@ -233,7 +253,7 @@ class Service:
 
     def _update_gauges(self) -> None:
         for folder in self._folders:
-            waiting = len(folder.tracker) + len(folder.ready)
+            waiting = len(folder.tracker) + len(folder.ready) + len(folder.batches or ())
             self._metrics.queue.labels(watch_label(folder.config), "waiting").set(waiting)
             self._metrics.queue.labels(watch_label(folder.config), "in_flight").set(
                 self._in_flight[folder.index]
@@ -270,7 +290,13 @@ class Service:
     def _rescan(self) -> None:
         for folder in self._folders:
             for path in scan(folder.config.inbox, folder.config.ignore):
-                if path not in folder.ready:  # settled already; only a change resets it
+                batch = (
+                    batch_folder(folder.config.inbox, path) if folder.batches is not None else None
+                )
+                if batch is not None and folder.batches is not None:
+                    if batch not in folder.ready and batch not in folder.batches:
+                        folder.batches.observe(batch)
+                elif path not in folder.ready:  # settled already; only a change resets it
                     folder.tracker.observe(path)
 
     def _drain_events(self) -> bool:
@@ -282,9 +308,7 @@ class Service:
             except queue.Empty:
                 return count > BURST_EVENTS
             count += 1
-            folder = self._folders[index]
-            folder.ready.discard(path)  # changed after it settled: it must settle again
-            folder.tracker.observe(path)
+            self._folders[index].observe(path)
 
     def _start_settled(self, scheduler: PageScheduler) -> None:
         """Claim settled files one at a time while the scheduler has room; the rest wait in
@@ -294,6 +318,9 @@ class Service:
         for folder in self._folders:
             for path in folder.tracker.settled():
                 folder.ready.add(path)
+            for batch in folder.batches.quiet() if folder.batches is not None else ():
+                size = sum(f.stat().st_size for f in batches.batch_files(batch, ()))
+                folder.ready.add(batch, size)
             for path in folder.tracker.take_empty():
                 self._log.info("file.empty_waiting", path=shown(path))
         count = len(self._folders)
@@ -308,6 +335,9 @@ class Service:
     # --- claiming -------------------------------------------------------------------------
 
     def _claim(self, folder: _Folder, path: Path, scheduler: PageScheduler) -> None:
+        if folder.batches is not None and path.parent == folder.config.inbox and path.is_dir():
+            self._claim_batch(folder, path, scheduler)
+            return
         log = self._log.bind(path=shown(path))
         try:
             if not pages.is_regular_file(path):
@@ -352,15 +382,45 @@ class Service:
         crash_point("after_claim")
         self._start_job(folder, job, scheduler)
 
+    def _claim_batch(self, folder: _Folder, path: Path, scheduler: PageScheduler) -> None:
+        """A quiet batch folder is claimed whole, by one rename: a file that arrives after it
+        makes a new folder of that name, a batch of its own."""
+        rel = path.relative_to(folder.config.inbox)
+        job = self._journal.begin_claim(folder.config.inbox, rel, folder.work_root, kind="batch")
+        crash_point("batch_claiming")
+        try:
+            job.work_path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, job.work_path)
+        except OSError as exc:
+            self._journal.set_state(job.id, "failed", reason="claim", last_error=str(exc))
+            self._log.warning("batch.claim_failed", path=shown(path), error=str(exc))
+            if path.is_dir() and folder.batches is not None:
+                folder.batches.observe(path)
+            return
+        crash_point("batch_renamed")
+        self._journal.set_state(job.id, "claimed")
+        crash_point("after_claim")
+        self._start_job(folder, job, scheduler)
+
     def _start_job(self, folder: _Folder, job: Job, scheduler: PageScheduler) -> None:
         attempts = self._journal.add_attempt(job.id)
+        batch = None
         try:
-            source = pages.inspect(
-                job.work_path,
-                max_pages=folder.config.ocr.max_pages,
-                dpi=folder.config.ocr.dpi,
-                repair_to=repaired_copy(job),
-            )
+            if job.kind == "batch":
+                batch, source = assemble(
+                    job.work_path,
+                    ignore=folder.config.ignore,
+                    duplex=folder.config.duplex,
+                    max_pages=folder.config.ocr.max_pages,
+                    dpi=folder.config.ocr.dpi,
+                )
+            else:
+                source = pages.inspect(
+                    job.work_path,
+                    max_pages=folder.config.ocr.max_pages,
+                    dpi=folder.config.ocr.dpi,
+                    repair_to=repaired_copy(job),
+                )
         except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the daemon
             self._fail_job(folder, job, exc, stage="inspect")
             return
@@ -384,11 +444,11 @@ class Service:
             sha256=source.sha256,
             pages=source.pages,
             attempt=attempts,
+            files=len(batch.files) if batch is not None else None,
         )
         self._in_flight[folder.index] += 1
-        scheduler.submit(
-            DocumentJob(source=source, settings=folder.settings, context=_Context(folder, job))
-        )
+        context = _Context(folder, job, batch)
+        scheduler.submit(DocumentJob(source=source, settings=folder.settings, context=context))
 
     def _not_ready(self, folder: _Folder, path: Path, exc: NotReady) -> bool:
         """Wait for the file to complete; True once it has looked incomplete, unchanged, for
@@ -425,7 +485,7 @@ class Service:
                     for path in sidecars.remove_partial_outputs(job.out_dir, job.out_stem):
                         log.info("recover.partial_output_removed", output=shown(path))
             if not job.work_path.exists():
-                repaired_copy(job).unlink(missing_ok=True)  # the original went on before a crash
+                remove_scratch(job)  # the original went on before a crash
                 if job.state == "claiming":
                     # The rename never happened: the file is still in the inbox.
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
@@ -457,22 +517,20 @@ class Service:
 
     @staticmethod
     def _index_recovered(folder: _Folder, recovered: Recovered) -> None:
-        """The index row of a document published before a crash, from its marker file,
-        unless the row was written before the crash."""
-        row = results_index.row_from_sidecar(recovered.marker, recovered.data)
-        row["file"] = os.path.relpath(row["file"], folder.config.outbox)
-        if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
-            results_index.append(folder.config.outbox, row)
+        """The index rows of a document published before a crash, from its marker files,
+        unless a row was written before the crash."""
+        for marker, data in recovered.markers:
+            row = results_index.row_from_sidecar(marker, data)
+            row["file"] = os.path.relpath(row["file"], folder.config.outbox)
+            if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
+                results_index.append(folder.config.outbox, row)
 
     @staticmethod
     def _published(job: Job) -> bool:
         if job.out_dir is None or job.out_stem is None:
             return False
-        original = job.out_dir / f"{job.out_stem}{job.rel_path.suffix}"
-        markers = (".json", ".error.json")
-        return original.exists() and any(
-            (job.out_dir / f"{job.out_stem}{m}").exists() for m in markers
-        )
+        original = job.out_dir / f"{job.out_stem}{job.original_suffix}"
+        return original.exists() and bool(published_markers(job.out_dir, job.out_stem))
 
     def _start_retries(self) -> None:
         now = time.monotonic()
@@ -502,7 +560,10 @@ class Service:
             )
             return
         crash_point("after_ocr")
-        self._publish_result(folder, job, finished.result, seconds)
+        result = finished.result
+        if ctx.batch is not None:
+            result = dataclasses.replace(result, batch=ctx.batch)
+        self._publish_result(folder, job, result, seconds)
 
     def _publish_result(
         self, folder: _Folder, job: Job, result: DocumentResult, seconds: float

@@ -12,6 +12,7 @@ inputs never overwrite each other's results: a second ``scan.pdf`` becomes ``sca
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -25,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from hotocr import __version__, outputs
-from hotocr.errors import HotocrError
+from hotocr.assemble import Batch
+from hotocr.errors import HotocrError, OnlySeparators
 from hotocr.pages import SourceInfo
 from hotocr.recognize import mean_confidence
+from hotocr.splitting import Part, part_stem, split
 from hotocr.testhooks import crash_point, fail_point
 from hotocr.worker import PageResult
 
@@ -49,6 +52,14 @@ class DocumentResult:
     steps: tuple[str, ...] = ()
     render_dpi: int = 300
     low_confidence: float = 70.0
+    #: A batch folder read as one document: its files, and where each page came from.
+    batch: Batch | None = None
+    #: A part of a document split at separator pages (``splitting``).
+    part: Part | None = None
+
+    def source_page(self, page: PageResult) -> int:
+        """The page's number in the whole document (a part's pages are numbered anew)."""
+        return self.part.pages[page.number - 1] if self.part is not None else page.number
 
     @property
     def confidence(self) -> float:
@@ -71,17 +82,22 @@ def now_iso() -> str:
 
 def document_json(result: DocumentResult, *, name: str, path: str | None = None) -> dict[str, Any]:
     """``path``: where the original is, relative to the sidecar's folder (default: beside it)."""
+    source: dict[str, Any] = {
+        "name": name,
+        "path": path or name,
+        "sha256": result.source.sha256,
+        "bytes": result.source.bytes,
+        "pages": result.source.pages,
+        "format": "folder" if result.batch else result.source.kind.value,
+        "repaired": result.source.repaired,
+    }
+    if result.batch is not None:
+        source["duplex"] = result.batch.duplex
+        source["files"] = [dataclasses.asdict(f) for f in result.batch.files]
     return {
         "schema": SCHEMA,
-        "source": {
-            "name": name,
-            "path": path or name,
-            "sha256": result.source.sha256,
-            "bytes": result.source.bytes,
-            "pages": result.source.pages,
-            "format": result.source.kind.value,
-            "repaired": result.source.repaired,
-        },
+        "source": source,
+        **_part_json(result),
         "languages": list(result.languages),
         "engine": {
             "hotocr": __version__,
@@ -93,14 +109,36 @@ def document_json(result: DocumentResult, *, name: str, path: str | None = None)
         "confidence": result.confidence,
         "flagged_pages": result.flagged_pages,
         "seconds": round(result.seconds, 3),
-        "pages": [_page_json(p) for p in result.pages],
+        "pages": [_page_json(result, p) for p in result.pages],
         "created": now_iso(),
     }
 
 
-def _page_json(page: PageResult) -> dict[str, Any]:
+def _part_json(result: DocumentResult) -> dict[str, Any]:
+    """Which part of the scanned document this is, and every separator page found."""
+    part = result.part
+    if part is None:
+        return {}
+    return {
+        "part": {"number": part.number, "of": part.of, "source_pages": list(part.pages)},
+        "separators": [
+            {"page": page, "kind": s.kind, "value": s.value, "format": s.format}
+            for page, s in part.separators
+        ],
+    }
+
+
+def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
+    whole = result.source_page(page)
+    where: dict[str, Any] = {}
+    if result.part is not None:
+        where["source_page"] = whole
+    if result.batch is not None:
+        origin = result.batch.origins[whole - 1]
+        where["origin"] = {"file": origin.file, "page": origin.page}
     return {
         "number": page.number,
+        **where,
         "text": page.text,
         "raw_text": page.raw_text,
         "confidence": page.confidence,
@@ -210,6 +248,9 @@ def move_atomic(src: Path, dest: Path) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:  # another filesystem: copy, then remove the source
             raise
+        if src.is_dir() and not src.is_symlink():
+            _move_folder_across(src, dest)
+            return
         with _replacing(dest) as (fd, tmp):
             os.close(fd)
             shutil.copy2(src, tmp)
@@ -218,6 +259,24 @@ def move_atomic(src: Path, dest: Path) -> None:
         os.unlink(src)
         return
     _fsync_dir(dest.parent)
+
+
+def _move_folder_across(src: Path, dest: Path) -> None:
+    """A batch's folder to another filesystem: copied under a temporary name, every file
+    synced, renamed into place, and only then removed at the source."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}{TEMP_SUFFIX}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, symlinks=True)
+    for root, _, files in os.walk(tmp):
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _fsync_dir(Path(root))
+    os.rename(tmp, dest)
+    _fsync_dir(dest.parent)
+    shutil.rmtree(src)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -241,9 +300,14 @@ def remove_temporaries(folder: Path, stem: str) -> list[Path]:
     """Delete the temporary files an interrupted publish of ``stem`` left in ``folder``."""
     removed = []
     if folder.is_dir():
-        for path in folder.glob(f".{glob_escape(stem)}.*{TEMP_SUFFIX}"):
-            path.unlink(missing_ok=True)
-            removed.append(path)
+        stem = glob_escape(stem)
+        for pattern in (f".{stem}.*{TEMP_SUFFIX}", f".{stem}-[0-9]*{TEMP_SUFFIX}"):
+            for path in folder.glob(pattern):
+                if path.is_dir() and not path.is_symlink():  # a batch's folder, half copied
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path)
     return removed
 
 
@@ -256,15 +320,18 @@ def free_stem(
     name: str,
     suffixes: Iterable[str],
     reserved: Callable[[Path, str], bool] = lambda folder, stem: False,
+    *,
+    folder_name: bool = False,
 ) -> str:
     """A stem for which ``name``'s own suffix and every sidecar suffix are still free.
 
     ``scan.pdf`` gives ``scan`` unless ``scan.pdf``, ``scan.txt`` or ``scan.json`` exists
     (or ``reserved`` says another unfinished job holds that stem); then ``scan-2``, ``scan-3``,
-    ... Only the single publishing thread calls this.
+    ... ``folder_name``: ``name`` is a batch's folder, whose whole name is the stem. Only the
+    single publishing thread calls this.
     """
     original = Path(name)
-    stem, ext = original.stem, original.suffix
+    stem, ext = (name, "") if folder_name else (original.stem, original.suffix)
     wanted = [ext, *suffixes]
     for n in range(1, 100_000):
         candidate = stem if n == 1 else f"{stem}-{n}"
@@ -279,10 +346,26 @@ class Published:
     original: Path | None
     #: Every output written, the JSON last.
     files: tuple[Path, ...]
+    #: Each document's JSON (one per part of a split document).
+    jsons: tuple[Path, ...] = ()
 
     @property
     def json(self) -> Path:
         return self.files[-1]
+
+    def outputs_of(self, json_sidecar: Path) -> list[Path]:
+        """The files of the document whose JSON is ``json_sidecar``, the JSON last."""
+        stem = json_sidecar.name.removesuffix(".json")
+        own = [p for p in self.files if p.parent == json_sidecar.parent and _stem_of(p) == stem]
+        return [p for p in own if p != json_sidecar] + [json_sidecar]
+
+
+def _stem_of(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(outputs.SUFFIXES.values(), key=len, reverse=True):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
 
 
 def output_suffixes(formats: Iterable[str]) -> tuple[str, ...]:
@@ -334,31 +417,57 @@ def publish_result(
 ) -> Published:
     """Write the outputs (the JSON last, as the 'complete' marker), then move the original.
 
-    The original is moved only after every output is durable: a crash in between leaves it
-    claimed, to be processed again, never a moved original without its results.
+    A document with separator pages is written as its parts, ``<stem>-1`` ..., each with
+    its outputs, the last part's JSON last. The original (a file, or a batch's folder) is
+    moved only after every output is durable: a crash in between leaves it claimed, to be
+    processed again, never a moved original without its results.
     """
-    dest = folder / f"{stem}{original.suffix}"
+    documents = split(result)
+    if not documents:
+        raise OnlySeparators(f"all {len(result.pages)} pages are separator pages")
+    dest = folder / f"{stem}{original_suffix(result, original)}"
     where = os.path.relpath(dest if move_original else original.absolute(), folder.absolute())
-    rendered = render_outputs(
-        result,
-        formats,
-        original=original,
-        name=dest.name,
-        original_path=Path(where).as_posix(),
-    )
+    rendered = [
+        (
+            part_stem(stem, document.part),
+            render_outputs(
+                document,
+                formats,
+                original=result.source.path if result.batch else original,
+                name=dest.name,
+                original_path=Path(where).as_posix(),
+            ),
+        )
+        for document in documents
+    ]
     fail_point("publish")
     written = []
-    for i, (suffix, data) in enumerate(rendered):
-        path = folder / f"{stem}{suffix}"
-        write_atomic(path, data)
-        written.append(path)
-        if i == 0 and len(rendered) > 1:
-            crash_point("between_outputs")
+    for name, outputs_of_part in rendered:
+        for suffix, data in outputs_of_part:
+            path = folder / f"{name}{suffix}"
+            write_atomic(path, data)
+            written.append(path)
+            if len(written) == 1 and len(outputs_of_part) > 1:
+                crash_point("between_outputs")
     crash_point("after_publish")
+    jsons = tuple(folder / f"{name}.json" for name, _ in rendered)
     if move_original:
         move_atomic(original, dest)
-        return Published(dest, tuple(written))
-    return Published(None, tuple(written))
+        return Published(dest, tuple(written), jsons)
+    return Published(None, tuple(written), jsons)
+
+
+def original_suffix(result: DocumentResult, original: Path) -> str:
+    """The ending the original keeps: a batch's folder has none."""
+    return "" if result.batch is not None else original.suffix
+
+
+def published_suffixes(result: DocumentResult, formats: Iterable[str]) -> tuple[str, ...]:
+    """The endings after the stem that publishing ``result`` writes (``-2.txt`` for a part),
+    for choosing a free stem."""
+    own = output_suffixes(formats)
+    parts = [d.part for d in split(result)]
+    return tuple(f"{part_stem('', part)}{suffix}" for part in parts for suffix in own)
 
 
 def remove_partial_outputs(folder: Path, stem: str) -> list[Path]:
@@ -386,8 +495,9 @@ def publish_failure(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Move the original into ``failed/`` beside a ``.error.json`` that says why."""
-    stem = stem or free_stem(folder, original.name, (".error.json",))
-    dest = folder / f"{stem}{original.suffix}"
+    batch = original.is_dir() and not original.is_symlink()
+    stem = stem or free_stem(folder, original.name, (".error.json",), folder_name=batch)
+    dest = folder / f"{stem}{'' if batch else original.suffix}"
     report = error_json(exc, name=dest.name, stage=stage, sha256=sha256) | (extra or {})
     write_atomic(folder / f"{stem}.error.json", json_bytes(report))
     if original.exists() or original.is_symlink():

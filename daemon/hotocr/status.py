@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hotocr.batches import batch_folder, waiting_in
 from hotocr.config import Config
 from hotocr.journal import Journal
 from hotocr.watching import scan
@@ -30,6 +31,10 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
         events = journal.event_counts() if journal else {}
         for watch in cfg.watches:
             found = list(scan(watch.inbox, watch.ignore)) if watch.inbox.is_dir() else []
+            batches = []
+            if watch.assemble == "folder" and watch.inbox.is_dir():
+                batches = waiting_in(watch.inbox, watch.quiet_seconds, now)
+                found = [p for p in found if batch_folder(watch.inbox, p) is None]
             empty = sorted(str(p.relative_to(watch.inbox)) for p in found if _is_empty(p))
             stats = journal.folder_stats(watch.inbox, now) if journal else {}
             failures = journal.latest_failures(watch.inbox) if journal else []
@@ -42,6 +47,15 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
                     "empty_waiting": empty[:MAX_LISTED],
                     "empty_count": len(empty),
                     "in_flight": stats.get("in_flight", 0),
+                    #: Batch folders not claimed yet: files, and seconds until quiet.
+                    "batches_waiting": [
+                        {
+                            "folder": b.folder.name,
+                            "files": b.files,
+                            "quiet_in_seconds": round(b.quiet_in, 1),
+                        }
+                        for b in batches
+                    ],
                     "done_last_hour": stats.get("done_hour", 0),
                     "done_last_day": stats.get("done_day", 0),
                     "failed_last_hour": stats.get("failed_hour", 0),
@@ -134,6 +148,14 @@ def render(report: dict[str, Any]) -> str:
             f"  pages per minute: {w['pages_per_minute_recent'] or 0} while working lately, "
             f"{w['pages_per_minute']} over the last hour",
         ]
+        for b in w["batches_waiting"]:
+            files = f"{b['files']} file{'s' if b['files'] != 1 else ''}"
+            state = (
+                f"waiting for quiet ({b['quiet_in_seconds']:.0f} s to go)"
+                if b["quiet_in_seconds"]
+                else "quiet, claimed when there is room"
+            )
+            lines.append(f"  batch {b['folder']}: {files}, {state}")
         for h in w["hooks"]:
             lines.append(
                 f"  hook {h['name']}: {h['pending']} pending, {h['delivered']} delivered, "

@@ -26,6 +26,10 @@ POINTS = (
 )
 
 
+#: Claiming a batch folder: after the journal's "claiming", after the folder's rename.
+BATCH_POINTS = ("batch_claiming", "batch_renamed")
+
+
 def crash_point(name: str) -> None:
     if os.environ.get("HOTOCR_TEST_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hotocr import geometry, pages
+from hotocr import geometry, pages, separators
 from hotocr._exec import libtesseract, tesseract
 from hotocr.config import FRAKTUR_LANGUAGES, FRAKTUR_MODEL, WatchConfig, fraktur_applies
 from hotocr.correct import Correction, correct_text
@@ -31,6 +31,7 @@ from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import shrink_to
 from hotocr.recognize import Recognition, Word, recognize, resolve_engine, write_page_image
+from hotocr.separators import Separator
 from hotocr.testhooks import kill_worker_point
 
 #: Synthetic pages preprocessed by each worker at start-up.
@@ -73,6 +74,9 @@ class PageSettings:
     dictionary: Path | None = None
     rules: Path | None = None
     gpu_memory_limit: int = 0
+    #: Separator pages looked for (none | blank | barcode) and the barcode value that is one.
+    separate: str = "none"
+    separator_value: str = "PATCH T"
 
     @classmethod
     def from_watch(
@@ -95,6 +99,8 @@ class PageSettings:
             dictionary=watch.correction.dictionary,
             rules=watch.correction.rules,
             gpu_memory_limit=watch.preprocess.gpu_memory_limit,
+            separate=watch.separate,
+            separator_value=watch.separator_value,
         )
 
     @classmethod
@@ -154,6 +160,8 @@ class PageResult:
     #: Width and height in pixels of the page as a viewer shows it (rendered at the folder's
     #: DPI, or the image as decoded), the space of the words' boxes.
     size: tuple[int, int] = (0, 0)
+    #: The page separates documents (a blank or PATCH-T sheet): it was not read.
+    separator: Separator | None = None
 
 
 def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
@@ -308,6 +316,23 @@ def read_page(task: PageTask) -> PageResult:
         return _unread(task.number, start, settings.backend, error, unreadable=exc.reason)
     gray, dpi = to_gray(loaded.image), loaded.dpi
     del loaded  # the decoded pixels (25 MB for an RGB letter page) are not needed again
+    if settings.separate != "none":
+        mark = separators.find(gray, dpi or 300, settings.separate, settings.separator_value)
+        if mark is not None:  # dropped from the documents it separates: not read
+            return PageResult(
+                number=task.number,
+                text="",
+                raw_text="",
+                confidence=0.0,
+                low_confidence=False,
+                words=(),
+                rotation=0,
+                skew_degrees=None,
+                seconds=round(time.perf_counter() - start, 3),
+                backend=settings.backend,
+                size=(gray.shape[1], gray.shape[0]),
+                separator=mark,
+            )
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
         work = Path(tmp) / "page.pgm"

@@ -49,18 +49,26 @@ FONT_RESOURCE = "/HotocrText"
 
 
 def render(result: DocumentResult, *, original: Path, name: str) -> bytes:
-    with _open_as_pdf(original, result.source.kind) as pdf:
+    kind = Kind.PDF if result.batch is not None else result.source.kind
+    with open_as_pdf(original, kind) as pdf:
         font = _glyphless_font(pdf)
         for page_result in result.pages:
             if page_result.error is None and page_result.words:
-                _add_text_layer(pdf, pdf.pages[page_result.number - 1], page_result, font)
+                page = pdf.pages[result.source_page(page_result) - 1]
+                _add_text_layer(pdf, page, page_result, font)
+        if result.part is not None:  # a part of a split document: only its own pages
+            keep = {n - 1 for n in result.part.pages}
+            for index in reversed(range(len(pdf.pages))):
+                if index not in keep:
+                    del pdf.pages[index]
         _set_metadata(pdf, result, name)
         out = io.BytesIO()
         pdf.save(out)
         return out.getvalue()
 
 
-def _open_as_pdf(original: Path, kind: Kind) -> pikepdf.Pdf:
+def open_as_pdf(original: Path, kind: Kind) -> pikepdf.Pdf:
+    """The original as a PDF: itself, or its images as pages (a batch is assembled so too)."""
     if kind is Kind.PDF:
         return pikepdf.open(original)
     import img2pdf  # noqa: PLC0415 - only for image input
