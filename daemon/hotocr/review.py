@@ -237,12 +237,14 @@ def _as_tesseract_saw_it(item: FlaggedPage) -> np.ndarray:
     """The page as it was read: turned upright; for sidecars from before the boxes were in
     the page's own pixels, preprocessed as the sidecar records."""
     doc, page = item.document, item.page
-    kind = pages.Kind(doc["source"]["format"])
     settings = doc.get("preprocess", {})
+    path, number = item.original, int(page.get("source_page", page["number"]))
+    if "origin" in page:  # a batch's page: its own file in the batch folder
+        path, number = path / str(page["origin"]["file"]), int(page["origin"]["page"])
     loaded = pages.load_page(
-        item.original,
-        kind,
-        int(page["number"]),
+        path,
+        pages.sniff(path),
+        number,
         dpi=int(settings.get("render_dpi", 300)),
         timeout=120,
     )
