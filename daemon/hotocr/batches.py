@@ -74,13 +74,15 @@ def signature(folder: Path) -> Signature | None:
     return tuple(sorted(entries))
 
 
-def waiting_in(inbox: Path, quiet_seconds: float, now: float) -> list[Waiting]:
+def waiting_in(
+    inbox: Path, quiet_seconds: float, now: float, ignore: tuple[str, ...]
+) -> list[Waiting]:
     """The batch folders of ``inbox`` as a reader beside the daemon sees them (``hotocr
     status``): quiet from the last change of any file in them (mtime or ctime, so a rename
     counts)."""
     found = []
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
-        if is_ignored(folder.name, ()):
+        if is_ignored(folder.name, ignore):
             continue
         changes = []
         for root, _, files in os.walk(folder, followlinks=False):

@@ -33,7 +33,7 @@ def collect(cfg: Config, now: float | None = None) -> dict[str, Any]:
             found = list(scan(watch.inbox, watch.ignore)) if watch.inbox.is_dir() else []
             batches = []
             if watch.assemble == "folder" and watch.inbox.is_dir():
-                batches = waiting_in(watch.inbox, watch.quiet_seconds, now)
+                batches = waiting_in(watch.inbox, watch.quiet_seconds, now, watch.ignore)
                 found = [p for p in found if batch_folder(watch.inbox, p) is None]
             empty = sorted(str(p.relative_to(watch.inbox)) for p in found if _is_empty(p))
             stats = journal.folder_stats(watch.inbox, now) if journal else {}

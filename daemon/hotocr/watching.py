@@ -55,15 +55,15 @@ class _Handler(FileSystemEventHandler):
             return
         raw = event.dest_path if event.event_type == "moved" else event.src_path
         path = Path(os.fsdecode(raw))
+        rel = path.relative_to(self._inbox) if path.is_relative_to(self._inbox) else path
+        if any(is_ignored(part, self._ignore) for part in rel.parts):
+            return  # an ignored name, or the work folder (a claim renames into it)
         if isinstance(event, DirCreatedEvent | DirMovedEvent):
             # A folder moved in arrives with its files and no event for each of them.
             for found in scan(path, self._ignore):
                 self._on_path(found)
             return
-        if event.is_directory:
-            return
-        rel = path.relative_to(self._inbox) if path.is_relative_to(self._inbox) else path
-        if not any(is_ignored(part, self._ignore) for part in rel.parts):
+        if not event.is_directory:
             self._on_path(path)
 
 
