@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from hotocr.journal import Journal
 from hotocr.testhooks import BATCH_POINTS
 from tests.conftest import Daemon, render_page, start_daemon, write_config
 
@@ -294,3 +296,28 @@ def test_status_shows_a_batch_waiting_for_quiet(daemon_factory) -> None:
     assert "slow-scan" in proc.stdout and "1 file" in proc.stdout
     assert "waiting for quiet" in proc.stdout
     shutil.rmtree(batch)
+
+
+def test_a_journal_from_before_batches_gains_the_kind_column(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, inbox BLOB NOT NULL, rel_path BLOB NOT"
+            " NULL, work_path BLOB NOT NULL, state TEXT NOT NULL, sha256 TEXT, bytes INTEGER,"
+            " pages INTEGER, attempts INTEGER NOT NULL DEFAULT 0, transient_failures INTEGER"
+            " NOT NULL DEFAULT 0, out_dir BLOB, out_stem BLOB, reason TEXT, last_error TEXT,"
+            " created REAL NOT NULL, updated REAL NOT NULL, finished REAL)"
+        )
+        db.execute(
+            "INSERT INTO jobs (inbox, rel_path, work_path, state, created, updated)"
+            " VALUES (?, ?, ?, 'claimed', 1, 1)",
+            (b"/in", b"old.pdf", b"/work/1/old.pdf"),
+        )
+    journal = Journal(path)
+    try:
+        (old,) = journal.unfinished()
+        assert old.kind == "file" and old.original_suffix == ".pdf"
+        new = journal.begin_claim(Path("/in"), Path("scan 2026.12.03"), tmp_path, kind="batch")
+        assert new.kind == "batch" and new.original_suffix == ""
+    finally:
+        journal.close()
