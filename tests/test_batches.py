@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -25,6 +24,7 @@ from PIL import Image, ImageDraw
 from hotocr.journal import Journal
 from hotocr.testhooks import BATCH_POINTS
 from tests.conftest import Daemon, render_page, start_daemon, write_config
+from tests.test_reliability import run_until_killed
 
 QUIET = 4.0
 
@@ -113,21 +113,6 @@ def test_twelve_pages_copied_one_per_second_become_one_document_after_the_quiet_
     assert (daemon.outbox / "batch-a.txt").read_text().count("\f") == 11
     assert not list(daemon.inbox.iterdir())
     assert not [p for p in (daemon.root / "state" / "work").rglob("*") if p.is_file()]
-
-
-def run_until_killed(root: Path, config: Path, point: str) -> int:
-    env = dict(os.environ, HOTOCR_TEST_CRASH_AT=point, PYTHONUNBUFFERED="1")
-    with (root / f"crash-{point}.log").open("w") as log:
-        proc = subprocess.run(
-            [sys.executable, "-m", "hotocr", "run", "--config", str(config)],
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=120,
-            check=False,
-        )
-    return proc.returncode
 
 
 @pytest.mark.parametrize("point", [*BATCH_POINTS, "after_claim", "after_ocr", "after_publish"])

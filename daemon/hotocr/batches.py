@@ -74,6 +74,11 @@ def signature(folder: Path) -> Signature | None:
     return tuple(sorted(entries))
 
 
+def total_bytes(folder: Path) -> int:
+    """The batch's size for the backlog's order (0 when it is gone: claiming says so)."""
+    return sum(entry[1] for entry in signature(folder) or ())
+
+
 def waiting_in(
     inbox: Path, quiet_seconds: float, now: float, ignore: tuple[str, ...]
 ) -> list[Waiting]:
@@ -180,5 +185,6 @@ __all__ = [
     "batch_folder",
     "natural_key",
     "signature",
+    "total_bytes",
     "waiting_in",
 ]

@@ -319,8 +319,7 @@ class Service:
             for path in folder.tracker.settled():
                 folder.ready.add(path)
             for batch in folder.batches.quiet() if folder.batches is not None else ():
-                size = sum(f.stat().st_size for f in batches.batch_files(batch, ()))
-                folder.ready.add(batch, size)
+                folder.ready.add(batch, batches.total_bytes(batch))
             for path in folder.tracker.take_empty():
                 self._log.info("file.empty_waiting", path=shown(path))
         count = len(self._folders)

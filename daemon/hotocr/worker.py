@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -319,20 +320,8 @@ def read_page(task: PageTask) -> PageResult:
     if settings.separate != "none":
         mark = separators.find(gray, dpi or 300, settings.separate, settings.separator_value)
         if mark is not None:  # dropped from the documents it separates: not read
-            return PageResult(
-                number=task.number,
-                text="",
-                raw_text="",
-                confidence=0.0,
-                low_confidence=False,
-                words=(),
-                rotation=0,
-                skew_degrees=None,
-                seconds=round(time.perf_counter() - start, 3),
-                backend=settings.backend,
-                size=(gray.shape[1], gray.shape[0]),
-                separator=mark,
-            )
+            size = (gray.shape[1], gray.shape[0])
+            return _textless(task.number, start, settings.backend, size=size, separator=mark)
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
         work = Path(tmp) / "page.pgm"
@@ -388,20 +377,28 @@ def _unread(
     unreadable: str = "",
 ) -> PageResult:
     """A page without text, and why: flagged for a person; the document goes on."""
+    return _textless(
+        number, start, backend, size=size, error=error, unreadable=unreadable, low_confidence=True
+    )
+
+
+def _textless(
+    number: int, start: float, backend: str, *, size: tuple[int, int], **fields: Any
+) -> PageResult:
+    """A page that was not read: failed (``_unread``) or a separator page."""
     return PageResult(
         number=number,
         text="",
         raw_text="",
         confidence=0.0,
-        low_confidence=True,
+        low_confidence=fields.pop("low_confidence", False),
         words=(),
         rotation=0,
         skew_degrees=None,
         seconds=round(time.perf_counter() - start, 3),
         backend=backend,
-        error=error,
         size=size,
-        unreadable=unreadable,
+        **fields,
     )
 
 
