@@ -23,8 +23,9 @@ from hotocr.recognize import Recognition, recognize
 from hotocr.worker import (
     PageSettings,
     PageTask,
-    _sparse_if_text_was_left,
+    _if_text_was_left,
     choose_model,
+    on_page,
     process_page,
 )
 
@@ -219,7 +220,45 @@ def test_a_reading_that_left_most_letters_unread_is_read_again_as_sparse_text(
     settings = PageSettings.defaults(("eng",))
     full = _read_english(prep.image, tmp_path)
     heading = dataclasses.replace(full, words=tuple(w for w in full.words if w.line == 0))
-    kept = _sparse_if_text_was_left(prep, heading, settings, tmp_path / "p.pgm")
-    assert "read as sparse text" in kept.layout
+    work = tmp_path / "p.pgm"
+    backend = CpuBackend()
+    kept_prep, kept = _if_text_was_left(
+        gray, 300, prep, heading, settings=settings, backend=backend, work=work
+    )
+    assert kept.layout.endswith("read as sparse text")
+    assert "at its own size" not in kept.layout  # the page was not enlarged
+    assert kept_prep is prep
     assert cer(kept.text, "\n".join(ENGLISH_LINES[:6])) < 0.05
-    assert _sparse_if_text_was_left(prep, full, settings, tmp_path / "p.pgm") is full
+    unchanged = _if_text_was_left(
+        gray, 300, prep, full, settings=settings, backend=backend, work=work
+    )
+    assert unchanged == (prep, full)
+
+
+def test_an_enlarged_page_that_left_letters_unread_is_read_at_its_own_size_too(
+    tmp_path: Path,
+) -> None:
+    """Small type is enlarged 2x; a first reading that left most of it unread (the heading
+    only, standing in for a table taken for a picture) makes the page be read as sparse text
+    and at its own size, each measured on the enlarged page; the kept reading covers the page
+    and its boxes land on the words of the page as loaded."""
+    lines = ENGLISH_LINES[:6]
+    gray = np.asarray(render_page(lines, size=12, width=800, height=300, margin=30))
+    settings = PageSettings.defaults(("eng",))
+    backend = CpuBackend()
+    prep = preprocess(backend, gray, dpi=None, steps=STEPS, adaptive=True)
+    assert prep.plan.scale == 2.0
+    full = _read_english(prep.image, tmp_path)
+    heading = dataclasses.replace(full, words=tuple(w for w in full.words if w.line == 0))
+    kept_prep, kept = _if_text_was_left(
+        gray, None, prep, heading, settings=settings, backend=backend, work=tmp_path / "p.pgm"
+    )
+    assert "as sparse text" in kept.layout and "at its own size" in kept.layout
+    assert cer(kept.text, "\n".join(lines)) < 0.1
+    if kept_prep is not prep:  # read at its own size: the recipe says so
+        assert kept_prep.plan.scale == 1.0
+        assert "read at its own size" in kept_prep.plan.reasons["fit_text"]
+    ink = gray < 128
+    boxes = [w.box for w in on_page(kept.words, kept_prep, 0, gray.shape)]
+    assert len(boxes) >= 20
+    assert all(ink[top : top + h, left : left + w].any() for left, top, w, h in boxes)
