@@ -135,6 +135,20 @@ def test_faint_ink_is_stretched_without_background_removal(tmp_path: Path) -> No
     assert cer(text, TRUTH) < 0.03
 
 
+def test_faint_ink_is_told_by_the_letters_not_by_a_black_scan_border() -> None:
+    """A scanner's black edge is far darker than a faded print; the ink level is measured
+    on the letters, so the print is still found faint. Dark print in the same border is not."""
+    for ink, faint in ((190, True), (20, False)):
+        page = np.asarray(render_page(ENGLISH_LINES, size=40, ink=ink)).copy()
+        page[:60, :] = 0  # the scanner lid's edge along the top and one side
+        page[:, :40] = 0
+        found = survey(page, 300)
+        assert found.ink_level is not None
+        assert (found.ink_level >= 150) is faint, (ink, found.ink_level)
+        plan = plan_page(found, STEPS, dpi=300)
+        assert ("faint ink" in plan.reasons.get("contrast", "")) is faint
+
+
 def test_fixed_steps_when_adaptive_is_off() -> None:
     page = render_page(ENGLISH_LINES, size=40)
     prep = preprocess(CpuBackend(), _gray(page), dpi=300, steps=STEPS, adaptive=False)

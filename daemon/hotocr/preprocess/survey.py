@@ -53,7 +53,9 @@ def survey(image: HostImage, dpi: int | None) -> Survey:
 def _text(image: HostImage) -> tuple[float | None, int | None]:
     """Glyph height: connected components of ink that are shaped like characters (not rules,
     not specks, not filled boxes), their heights weighted by their ink so that specks of
-    dust or the dots of a dot-matrix print do not pull it down."""
+    dust or the dots of a dot-matrix print do not pull it down. The ink level is measured on
+    those glyphs too: a scanner's black border or a dark photo edge is no ink of the text (a
+    faded thermal receipt in a black border measured 0, its letters 167)."""
     factor = shrink_factor(image, WORK_SIDE)
     small = np.asarray(shrink_to(CpuBackend(), image, WORK_SIDE), dtype=np.uint8)
     size = max(15, max(small.shape) // 60) | 1
@@ -61,13 +63,11 @@ def _text(image: HostImage) -> tuple[float | None, int | None]:
     # uint8 throughout: float copies of a letter page would cost 34 MB each.
     ink = (small < cv2.multiply(paper, INK_SHARE, dtype=cv2.CV_8U)).view(np.uint8)
     del paper
-    ink_level = _ink_level(small, ink)
     # Grana's block-based labelling: the same components in a third of the default's time
     # (26 against 74 ms for a letter page).
     _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
         ink, 8, cv2.CV_32S, cv2.CCL_GRANA
     )
-    del labels, ink
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
     widths = stats[1:, cv2.CC_STAT_WIDTH]
     areas = stats[1:, cv2.CC_STAT_AREA]
@@ -80,7 +80,12 @@ def _text(image: HostImage) -> tuple[float | None, int | None]:
         & (areas <= 0.9 * heights * widths)
     )
     if int(glyph.sum()) < MIN_COMPONENTS:
-        return None, ink_level
+        return None, _ink_level(small, ink)
+    # Every other row and column: the level is a percentile, a quarter of the pixels tell it
+    # (6 against 23 ms for a letter page).
+    glyph_ink = np.concatenate(([0], glyph)).astype(np.uint8)[labels[::2, ::2]]
+    del labels
+    ink_level = _ink_level(np.ascontiguousarray(small[::2, ::2]), glyph_ink)
     order = np.argsort(heights[glyph], kind="stable")
     sorted_heights, weights = heights[glyph][order], np.cumsum(areas[glyph][order])
     median = float(sorted_heights[int(np.searchsorted(weights, weights[-1] / 2))])
