@@ -21,7 +21,10 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from hotocr import config, sidecars
+from hotocr.errors import BadBatch
 from hotocr.journal import Journal
+from hotocr.publisher import failed_event
 from hotocr.testhooks import BATCH_POINTS
 from tests.conftest import Daemon, render_page, start_daemon, write_config
 from tests.test_reliability import run_until_killed
@@ -306,3 +309,32 @@ def test_a_journal_from_before_batches_gains_the_kind_column(tmp_path: Path) -> 
         assert new.kind == "batch" and new.original_suffix == ""
     finally:
         journal.close()
+
+
+def test_a_failed_batch_folders_notice_names_the_report_beside_it(tmp_path: Path) -> None:
+    """A folder's name has no ending to replace: the ``failed`` notice of the batch
+    "scan 2026.12.03" names the report written for it, "scan 2026.12.03.error.json"."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[watch]]\ninbox = "in"\nassemble = "folder"\n[[watch.hook]]\ncommand = ["true"]\n'
+    )
+    watch = config.load(cfg).watches[0]
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        job = journal.begin_claim(watch.inbox, Path("scan 2026.12.03"), tmp_path, kind="batch")
+    finally:
+        journal.close()
+    job.work_path.mkdir(parents=True)
+    (job.work_path / "page1.png").write_bytes(png_bytes(page("one")))
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    dest = sidecars.publish_failure(
+        BadBatch("no page"), original=job.work_path, folder=failed, stage="inspect"
+    )
+    assert dest == failed / "scan 2026.12.03" and dest.is_dir()
+    (event,) = failed_event(
+        watch, dest, reason="bad_batch", message="no page", sha256=None, job=job
+    )
+    report = Path(json.loads(event.payload)["json"])
+    assert report == failed / "scan 2026.12.03.error.json"
+    assert json.loads(report.read_text())["reason"] == "bad_batch"

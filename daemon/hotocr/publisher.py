@@ -365,7 +365,7 @@ def failed_event(
         document_id=job.id if job is not None else None,
         original_name=shown(name) if name is not None else None,
         original=shown(dest),
-        json=shown(dest.with_suffix(".error.json")),
+        json=shown(sidecars.failure_report(dest, folder=job is not None and job.kind == "batch")),
         reason=reason,
         message=message,
         sha256=sha256,

@@ -484,6 +484,14 @@ def remove_partial_outputs(folder: Path, stem: str) -> list[Path]:
     return removed
 
 
+def failure_report(original: Path, *, folder: bool) -> Path:
+    """The ``.error.json`` beside an original in ``failed/``: its stem's, where a batch's
+    folder is all stem ("scan 2026.12.03" has no ending to replace)."""
+    if folder:
+        return original.with_name(f"{original.name}.error.json")
+    return original.with_suffix(".error.json")
+
+
 def publish_failure(
     exc: BaseException,
     *,
@@ -499,7 +507,7 @@ def publish_failure(
     stem = stem or free_stem(folder, original.name, (".error.json",), folder_name=batch)
     dest = folder / f"{stem}{'' if batch else original.suffix}"
     report = error_json(exc, name=dest.name, stage=stage, sha256=sha256) | (extra or {})
-    write_atomic(folder / f"{stem}.error.json", json_bytes(report))
+    write_atomic(failure_report(dest, folder=batch), json_bytes(report))
     if original.exists() or original.is_symlink():
         move_atomic(original, dest)
     return dest
