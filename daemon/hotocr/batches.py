@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +56,9 @@ def batch_files(folder: Path, ignore: tuple[str, ...]) -> list[Path]:
     return sorted(found, key=lambda p: [natural_key(part) for part in p.relative_to(folder).parts])
 
 
-def signature(folder: Path) -> Signature | None:
-    """Every entry below ``folder``, ignored ones too: a scanner's temporary file still being
-    written keeps the batch open. None when the folder is gone."""
-    if not folder.is_dir():
-        return None
-    entries = []
+def _file_stats(folder: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """Every file below ``folder`` (ignored names too) with its ``lstat``; one that vanishes
+    meanwhile is left out."""
     for root, _, files in os.walk(folder, followlinks=False):
         for name in files:
             path = Path(root) / name
@@ -69,9 +66,20 @@ def signature(folder: Path) -> Signature | None:
                 st = path.lstat()
             except OSError:
                 continue
-            rel = os.fsdecode(path.relative_to(folder))
-            entries.append((rel, st.st_size, st.st_mtime_ns, st.st_ino))
-    return tuple(sorted(entries))
+            yield path, st
+
+
+def signature(folder: Path) -> Signature | None:
+    """Every entry below ``folder``, ignored ones too: a scanner's temporary file still being
+    written keeps the batch open. None when the folder is gone."""
+    if not folder.is_dir():
+        return None
+    return tuple(
+        sorted(
+            (os.fsdecode(path.relative_to(folder)), st.st_size, st.st_mtime_ns, st.st_ino)
+            for path, st in _file_stats(folder)
+        )
+    )
 
 
 def total_bytes(folder: Path) -> int:
@@ -89,14 +97,7 @@ def waiting_in(
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
         if is_ignored(folder.name, ignore):
             continue
-        changes = []
-        for root, _, files in os.walk(folder, followlinks=False):
-            for name in files:
-                try:
-                    st = (Path(root) / name).lstat()
-                except OSError:
-                    continue
-                changes.append(max(st.st_mtime, st.st_ctime))
+        changes = [max(st.st_mtime, st.st_ctime) for _, st in _file_stats(folder)]
         if changes:
             quiet_in = max(0.0, quiet_seconds - (now - max(changes)))
             found.append(Waiting(folder, len(changes), quiet_in))
