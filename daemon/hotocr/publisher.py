@@ -395,11 +395,24 @@ def published_markers(out_dir: Path, stem: str) -> list[Path]:
     return found
 
 
+def moved_original(job: Job) -> Path:
+    """Where publishing moves the job's original: beside its outputs, under its stem."""
+    assert job.out_dir is not None and job.out_stem is not None
+    return job.out_dir / f"{job.out_stem}{job.original_suffix}"
+
+
+def was_published(job: Job) -> bool:
+    """Whether the job's original was moved beside its complete outputs (or its report)."""
+    if job.out_dir is None or job.out_stem is None:
+        return False
+    return moved_original(job).exists() and bool(published_markers(job.out_dir, job.out_stem))
+
+
 def recovered_outcome(watch: WatchConfig, job: Job) -> Recovered | None:
     """The outcome of a job whose files were published before a crash, from its marker
     files, and the notices for the folder's hooks; None when a marker cannot be read."""
     assert job.out_dir is not None and job.out_stem is not None
-    original = job.out_dir / f"{job.out_stem}{job.original_suffix}"
+    original = moved_original(job)
     markers = []
     for marker in published_markers(job.out_dir, job.out_stem):
         try:

@@ -41,12 +41,12 @@ from hotocr.notify import SystemdNotifier
 from hotocr.publisher import (
     Publisher,
     Recovered,
-    published_markers,
     recovered_outcome,
     remove_scratch,
     repaired_copy,
     retry_at,
     shown,
+    was_published,
     watch_label,
 )
 from hotocr.recognize import resolve_engine
@@ -488,7 +488,7 @@ class Service:
                 if job.state == "claiming":
                     # The rename never happened: the file is still in the inbox.
                     self._journal.set_state(job.id, "failed", reason="claim_interrupted")
-                elif self._published(job):
+                elif was_published(job):
                     recovered = recovered_outcome(folder.config, job)
                     if recovered is None:  # unreadable marker: no notice rather than a wrong one
                         self._journal.set_state(job.id, "done")
@@ -523,13 +523,6 @@ class Service:
             row["file"] = os.path.relpath(row["file"], folder.config.outbox)
             if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
                 results_index.append(folder.config.outbox, row)
-
-    @staticmethod
-    def _published(job: Job) -> bool:
-        if job.out_dir is None or job.out_stem is None:
-            return False
-        original = job.out_dir / f"{job.out_stem}{job.original_suffix}"
-        return original.exists() and bool(published_markers(job.out_dir, job.out_stem))
 
     def _start_retries(self) -> None:
         now = time.monotonic()
