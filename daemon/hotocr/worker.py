@@ -383,7 +383,13 @@ def _unread(
 
 
 def _textless(
-    number: int, start: float, backend: str, *, size: tuple[int, int], **fields: Any
+    number: int,
+    start: float,
+    backend: str,
+    *,
+    size: tuple[int, int],
+    low_confidence: bool = False,
+    **fields: Any,
 ) -> PageResult:
     """A page that was not read: failed (``_unread``) or a separator page."""
     return PageResult(
@@ -391,7 +397,7 @@ def _textless(
         text="",
         raw_text="",
         confidence=0.0,
-        low_confidence=fields.pop("low_confidence", False),
+        low_confidence=low_confidence,
         words=(),
         rotation=0,
         skew_degrees=None,
