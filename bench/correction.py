@@ -26,14 +26,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import cer, eval_items, machine
 from hotocr import pages
 from hotocr.correct import Corrector, _lexicon
-from hotocr.worker import PageSettings, PageTask, init_worker, process_page, word_confidences
+from hotocr.datatypes import PageSettings, PageTask
+from hotocr.worker import init_worker, process_page
 
 WORD = re.compile(r"\S+")
 
 
 def raw_page(task: PageTask) -> tuple[str, dict[str, float]]:
     result = process_page(task)
-    return result.raw_text, word_confidences(result.words)
+    return result.raw_text, result.word_confidences()
 
 
 def real_output() -> None:

@@ -30,7 +30,8 @@ from hotocr.config import PREPROCESS_STEPS, PreprocessConfig
 from hotocr.preprocess import preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
-from hotocr.recognize import recognize
+from hotocr.recognize import ReadRequest
+from hotocr.recognize.tesseract import read
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 #: Every step that changes pixels at 300 DPI (grayscale, up- and downscale are conversions).
@@ -64,15 +65,7 @@ def tesseract_ms(image: HostImage, lang: str) -> float:
     """The tesseract program's time on the page (writing its PGM included), as in earlier runs."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        recognize(
-            image,
-            engine="command",
-            languages=lang,
-            psm=3,
-            dpi=300,
-            timeout=300,
-            scratch=Path(tmp) / "page.pgm",
-        )
+        read(image, engine="command", request=ReadRequest(lang, 3, 300, 300, Path(tmp) / "p.pgm"))
         return (time.perf_counter() - t0) * 1000
 
 

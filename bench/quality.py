@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import EVAL, OUT, EvalItem, errors, eval_items, machine, word_errors
 from hotocr import pages
-from hotocr.worker import PageSettings, PageTask, init_worker, process_page
+from hotocr.datatypes import PageSettings, PageTask
+from hotocr.worker import init_worker, process_page
 from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 #: A page worse than plain Tesseract by more than this is listed.

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EVAL, OUT, machine
 from bench.throughput import build_corpus
 from hotocr import pages, sidecars
+from hotocr.datatypes import PageSettings
 from hotocr.executors.cluster import CUT_THREADS
 from hotocr.scheduler import DocumentJob, PageScheduler
-from hotocr.worker import PageSettings
 from tests.dask_cluster import Cluster
 
 SMALL = ("tess_phototest.tif", "tess_eurotext.tif")

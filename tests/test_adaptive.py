@@ -15,14 +15,14 @@ from PIL import Image
 
 from hotocr import pages
 from hotocr.coverage import unread_share
+from hotocr.datatypes import PageSettings, PageTask, Recognition
 from hotocr.preprocess import preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.plan import plan_page
 from hotocr.preprocess.survey import survey
-from hotocr.recognize import Recognition, recognize
+from hotocr.recognize import ReadRequest
+from hotocr.recognize.tesseract import read
 from hotocr.worker import (
-    PageSettings,
-    PageTask,
     _if_text_was_left,
     choose_model,
     on_page,
@@ -40,9 +40,11 @@ def _gray(image: Image.Image) -> np.ndarray:
 
 
 def _read(tmp_path: Path, image: Image.Image, **changes: object) -> tuple[str, object]:
+    """The page read by Tesseract (these tests are about the page it is given)."""
     path = tmp_path / "page.png"
     image.save(path)
-    settings = dataclasses.replace(PageSettings.defaults(("eng",)), **changes)  # type: ignore[arg-type]
+    tesseract = dataclasses.replace(PageSettings.defaults(("eng",)), recognizer="tesseract")
+    settings = dataclasses.replace(tesseract, **changes)  # type: ignore[arg-type]
     result = process_page(PageTask(path, pages.Kind.PNG, 1, settings))
     return result.text, result.recipe
 
@@ -188,7 +190,10 @@ def test_a_fraktur_page_reads_better_with_the_fraktur_model(tmp_path: Path) -> N
     results = {}
     for fraktur in ("auto", "off"):
         settings = dataclasses.replace(
-            PageSettings.defaults(("deu",)), fraktur=fraktur, correction=False
+            PageSettings.defaults(("deu",)),
+            fraktur=fraktur,
+            correction=False,
+            recognizer="tesseract",
         )
         results[fraktur] = process_page(PageTask(path, pages.Kind.JPEG, 1, settings))
     auto, off = results["auto"], results["off"]
@@ -209,9 +214,7 @@ def _halftone_page() -> Image.Image:
 def _read_english(gray: np.ndarray, tmp_path: Path) -> Recognition:
     """Tesseract's own reading of the page, automatic layout, as a folder's default does."""
     engine = PageSettings.defaults(("eng",)).engine
-    return recognize(
-        gray, engine=engine, languages="eng", psm=3, dpi=300, timeout=60, scratch=tmp_path / "p.pgm"
-    )
+    return read(gray, engine=engine, request=ReadRequest("eng", 3, 300, 60, tmp_path / "p.pgm"))
 
 
 def test_unread_letters_are_counted_and_halftone_dots_are_not(tmp_path: Path) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotocr import pages, recognize
+from hotocr import pages
 from hotocr._exec import libtesseract, tesseract
+from hotocr.datatypes import PageSettings, PageTask
 from hotocr.errors import MissingDependency, PageTimeout
-from hotocr.worker import PageSettings, PageTask, prepare_process, read_page
+from hotocr.recognize import tesseract as recognize
+from hotocr.worker import prepare_process, read_page
 from tests.conftest import (
     CJK_FONT,
     CONTRACT_LINES,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hotocr import pages
-from hotocr.worker import PageSettings, PageTask, init_worker, process_page
+from hotocr.datatypes import PageSettings, PageTask
+from hotocr.worker import init_worker, process_page
 
 from .conftest import CJK_FONT, CONTRACT_LINES, cer, degrade, eval_path, render_page
 
@@ -27,13 +28,16 @@ def run_page(path: Path, number: int = 1, **changes: object):
     return process_page(PageTask(path, info.kind, number, settings(**changes)))
 
 
-def test_the_stained_chinese_contract_reads_only_after_background_removal(tmp_path: Path) -> None:
+def test_tesseract_reads_the_stained_chinese_contract_only_after_background_removal(
+    tmp_path: Path,
+) -> None:
     """The signature case: uneven light, a book-fold shadow, yellowed paper, coffee stains."""
     scan = tmp_path / "contract.png"
     degrade(render_page(CONTRACT_LINES, font=CJK_FONT, size=44, height=1500)).save(scan)
     truth = "\n".join(CONTRACT_LINES)
-    plain = run_page(scan, languages=("chi_sim",), steps=(), auto_rotate=False)
-    cleaned = run_page(scan, languages=("chi_sim",))
+    tesseract = {"languages": ("chi_sim",), "recognizer": "tesseract"}
+    plain = run_page(scan, steps=(), auto_rotate=False, **tesseract)
+    cleaned = run_page(scan, **tesseract)
     assert cer(plain.text, truth) > 0.5, plain.text
     assert cer(cleaned.text, truth) < 0.15, cleaned.text
     assert "上海市浦东新区世纪大道一百号" in cleaned.text

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from hotocr.recognize import from_tsv, join_words, recognize
+from hotocr.recognize import ReadRequest
+from hotocr.recognize.layout import join_words
+from hotocr.recognize.tesseract import from_tsv, read
 
 from .conftest import LATIN_FONT
 
@@ -125,15 +127,9 @@ def test_a_real_form_page_reads_label_and_value_on_one_line(tmp_path: Path) -> N
     for n, (label, value) in enumerate(pairs):
         draw.text((120, 120 + 170 * n), label, font=face, fill=20)
         draw.text((1150, 120 + 170 * n), value, font=face, fill=20)
-    read = recognize(
-        np.asarray(image),
-        engine="auto",
-        languages="eng",
-        psm=3,
-        dpi=300,
-        timeout=60,
-        scratch=tmp_path / "page.pgm",
+    reading = read(
+        np.asarray(image), engine="auto", request=ReadRequest("eng", 3, 300, 60, tmp_path / "p.pgm")
     )
-    lines = [line for line in read.text.splitlines() if line.strip()]
+    lines = [line for line in reading.text.splitlines() if line.strip()]
     for label, value in pairs:
         assert any(line.startswith(label) and line.endswith(value) for line in lines), lines

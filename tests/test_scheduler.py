@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hotocr.datatypes import PageResult, PageSettings, PageTask
 from hotocr.errors import CorruptInput, WorkerLost
 from hotocr.pages import Kind, SourceInfo
 from hotocr.scheduler import (
@@ -18,7 +19,6 @@ from hotocr.scheduler import (
     DocumentJob,
     PageScheduler,
 )
-from hotocr.worker import PageResult, PageSettings, PageTask
 
 
 class FakeExecutor:

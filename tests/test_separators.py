@@ -11,11 +11,11 @@ from PIL import Image
 
 from hotocr import separators
 from hotocr.batches import BatchTracker, batch_files, natural_key
+from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.pages import Kind, SourceInfo
 from hotocr.separators import Separator
-from hotocr.sidecars import DocumentResult, document_json
+from hotocr.sidecars import document_json
 from hotocr.splitting import split
-from hotocr.worker import PageResult
 from tests.conftest import eval_path, render_page
 from tests.test_batches import blank_sheet, code128_sheet, patch_t_sheet
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from hotocr import sidecars
+from hotocr.datatypes import DocumentResult, PageResult, Word
 from hotocr.errors import EncryptedInput
 from hotocr.pages import Kind, SourceInfo
-from hotocr.recognize import Word
-from hotocr.worker import PageResult
 
 
 def page(number: int, conf: float, words: int, text: str = "text") -> PageResult:
@@ -28,9 +27,9 @@ def page(number: int, conf: float, words: int, text: str = "text") -> PageResult
     )
 
 
-def result(tmp_path: Path) -> sidecars.DocumentResult:
+def result(tmp_path: Path) -> DocumentResult:
     source = SourceInfo(tmp_path / "scan.pdf", Kind.PDF, 2, "ab" * 32, 1234)
-    return sidecars.DocumentResult(
+    return DocumentResult(
         source=source,
         languages=("eng",),
         pages=(page(1, 90.0, 3, "one"), page(2, 50.0, 1, "two")),

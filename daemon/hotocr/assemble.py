@@ -12,54 +12,19 @@ backs in reverse order; fronts ``1 2 3`` and backs ``6 4 2``... interleave as th
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 
 from hotocr import pages
 from hotocr.batches import batch_files
+from hotocr.datatypes import Batch, BatchFile, PageOrigin
 from hotocr.errors import BadBatch, InputError
 from hotocr.outputs.pdf import open_as_pdf
 
 #: The assembled document, beside the claimed folder in the job's work folder.
 ASSEMBLED_NAME = ".hotocr-batch.pdf"
-
-
-@dataclass(frozen=True)
-class BatchFile:
-    #: The file's path below the batch folder.
-    name: str
-    format: str
-    pages: int
-    sha256: str
-    bytes: int
-
-
-@dataclass(frozen=True)
-class PageOrigin:
-    """Where a page of a batch came from: a file of the batch and its page in that file."""
-
-    file: str
-    page: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    files: tuple[BatchFile, ...]
-    #: One per page of the assembled document, in its order.
-    origins: tuple[PageOrigin, ...]
-    duplex: bool = False
-
-    @property
-    def sha256(self) -> str:
-        """The batch's identity for duplicate detection: its files' names and contents."""
-        digest = hashlib.sha256()
-        for f in self.files:
-            digest.update(f"{f.name}\0{f.sha256}\n".encode("utf-8", "surrogateescape"))
-        return digest.hexdigest()
 
 
 def assembled_path(work_path: Path) -> Path:

@@ -21,15 +21,15 @@ from PIL import Image
 
 from hotocr import __version__, config, pages, sidecars
 from hotocr._exec import libtesseract, poppler, qpdf, tesseract
+from hotocr.datatypes import PageSettings
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
 from hotocr.journal import Journal
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
 from hotocr.progress import PageProgress
-from hotocr.recognize import resolve_engine
+from hotocr.recognize.tesseract import resolve_engine
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.watching import scan
-from hotocr.worker import PageSettings
 
 DEFAULT_CONFIG = Path("config.toml")
 

@@ -115,6 +115,15 @@ class OcrConfig:
         "worker; command: the tesseract program per page; auto: the library where it loads.",
         choices=("auto", "library", "command"),
     )
+    recognizer: str = _opt(
+        "auto",
+        "auto | tesseract | ppocr. Which recognizer reads a page: Tesseract, or PP-OCR (the "
+        "neural models of the rapidocr package, on ONNX Runtime: far better on photos, "
+        "receipts, faxes, stains and Chinese, slower, weaker on clean pages in columns). "
+        "auto: per page, from what the page shows; where the first reading is unsure, both "
+        "read it and the more confident is kept (the JSON's recipe says which and why).",
+        choices=("auto", "tesseract", "ppocr"),
+    )
     fraktur: str = _opt(
         "auto",
         "auto | off | always. Pages of a folder reading German (deu) in Fraktur type are read "

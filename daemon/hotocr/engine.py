@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotocr import pages
-from hotocr.correct import Correction, correct_text
-from hotocr.recognize import mean_confidence
-from hotocr.worker import PageResult, PageSettings, PageTask, process_page, word_confidences
+from hotocr.correct import correct_text
+from hotocr.datatypes import Correction, PageResult, PageSettings, PageTask, mean_confidence
+from hotocr.worker import process_page
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class OcrEngine:
                 page.text,
                 languages=self._settings.languages,
                 enabled=True,
-                confidences=word_confidences(page.detail.words),
+                confidences=page.detail.word_confidences(),
             )
             fixed.append(
                 dataclasses.replace(page, text=corrected.text, corrections=corrected.corrections)

@@ -20,6 +20,7 @@ from typing import Any
 from hotocr import hooks, results_index, sidecars
 from hotocr.assemble import assembled_path
 from hotocr.config import WatchConfig
+from hotocr.datatypes import DocumentResult
 from hotocr.errors import HotocrError, Quarantined
 from hotocr.journal import HookEvent, Job, Journal
 from hotocr.metrics import Metrics
@@ -54,7 +55,7 @@ class Publisher:
         watch: WatchConfig,
         work_root: Path,
         job: Job,
-        result: sidecars.DocumentResult,
+        result: DocumentResult,
         seconds: float,
     ) -> float | None:
         """Write the folder's outputs, move the original beside them, record it; the delay
@@ -238,7 +239,7 @@ class Publisher:
         """Whether an unfinished job already chose ``stem`` in ``folder``."""
         return any(j.out_dir == folder and j.out_stem == stem for j in self._journal.unfinished())
 
-    def _count_done(self, watch: WatchConfig, result: sidecars.DocumentResult) -> None:
+    def _count_done(self, watch: WatchConfig, result: DocumentResult) -> None:
         """Metrics and, when enabled, the outbox's review page."""
         label = watch_label(watch)
         self._metrics.documents.labels(label, "done").inc()
@@ -285,7 +286,7 @@ class Publisher:
 
 
 def done_row(
-    watch: WatchConfig, result: sidecars.DocumentResult, original: Path, seconds: float
+    watch: WatchConfig, result: DocumentResult, original: Path, seconds: float
 ) -> dict[str, Any]:
     """The outbox's index.csv row of a published document."""
     return {

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotocr._exec import tesseract
+from hotocr.datatypes import DocumentResult, PageResult, PageSettings, PageTask
 from hotocr.errors import CorruptInput, HotocrError, TooLarge, WorkerCrashed, WorkerLost
 from hotocr.executors import PageExecutor, open_executor
 from hotocr.pages import SourceInfo
-from hotocr.sidecars import DocumentResult
-from hotocr.worker import PageResult, PageSettings, PageTask
 
 #: A document whose pages killed a worker process this many times is given up.
 MAX_WORKER_CRASHES = 2

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from hotocr.datatypes import Separator
+
 #: The outer band of the page left out of the blank test: scanner edges, punch holes, the
 #: shadow of a folded corner.
 BLANK_MARGIN = 0.06
@@ -54,17 +56,6 @@ BAR_MIN_LENGTH = 0.12
 BAR_FILL = 0.8
 #: The spaces between bars are narrow: within these multiples of the narrow bar.
 SPACE_RANGE = (0.5, 1.8)
-
-
-@dataclass(frozen=True)
-class Separator:
-    """Why a page separates documents: ``kind`` blank | patch | barcode."""
-
-    kind: str
-    #: The code read: "PATCH T", or the barcode's text; "" for a blank page.
-    value: str = ""
-    #: The barcode's format as zxing-cpp names it (Code128, QRCode); "" otherwise.
-    format: str = ""
 
 
 def find(gray: np.ndarray, dpi: int, mode: str, value: str) -> Separator | None:

@@ -27,6 +27,7 @@ from hotocr.assemble import Batch, assemble
 from hotocr.backlog import Backlog
 from hotocr.batches import BatchTracker, batch_folder
 from hotocr.config import Config, WatchConfig
+from hotocr.datatypes import DocumentResult, PageSettings
 from hotocr.errors import (
     DuplicateInput,
     NotReady,
@@ -49,13 +50,11 @@ from hotocr.publisher import (
     was_published,
     watch_label,
 )
-from hotocr.recognize import resolve_engine
+from hotocr.recognize.tesseract import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
-from hotocr.sidecars import DocumentResult
 from hotocr.stability import StabilityTracker
 from hotocr.testhooks import crash_point, stall_point
 from hotocr.watching import WORK_FOLDER, FolderWatcher, OverflowSignal, scan
-from hotocr.worker import PageSettings
 
 #: How long the loop waits for pages before looking at the inboxes again.
 TICK_SECONDS = 0.2

@@ -26,54 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from hotocr import __version__, outputs
-from hotocr.assemble import Batch
+from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.errors import HotocrError, OnlySeparators
-from hotocr.pages import SourceInfo
-from hotocr.recognize import mean_confidence
-from hotocr.splitting import Part, part_stem, split
+from hotocr.splitting import part_stem, split
 from hotocr.testhooks import crash_point, fail_point
-from hotocr.worker import PageResult
 
 SCHEMA = "hotocr/1"
 ERROR_SCHEMA = "hotocr-error/1"
 PAGE_SEPARATOR = "\f"
 #: Temporary files are ``.<final name>.<random><TEMP_SUFFIX>`` in the destination folder.
 TEMP_SUFFIX = ".hotocr-tmp"
-
-
-@dataclass(frozen=True)
-class DocumentResult:
-    source: SourceInfo
-    languages: tuple[str, ...]
-    pages: tuple[PageResult, ...]
-    tesseract_version: str
-    seconds: float
-    #: What produced the pages, so a review can recompute the image Tesseract saw.
-    steps: tuple[str, ...] = ()
-    render_dpi: int = 300
-    low_confidence: float = 70.0
-    #: A batch folder read as one document: its files, and where each page came from.
-    batch: Batch | None = None
-    #: A part of a document split at separator pages (``splitting``).
-    part: Part | None = None
-
-    def source_page(self, page: PageResult) -> int:
-        """The page's number in the whole document (a part's pages are numbered anew)."""
-        return self.part.pages[page.number - 1] if self.part is not None else page.number
-
-    @property
-    def confidence(self) -> float:
-        """Mean word confidence over the whole document (every word weighs the same)."""
-        return mean_confidence(w for p in self.pages for w in p.words)
-
-    @property
-    def flagged_pages(self) -> list[int]:
-        return [p.number for p in self.pages if p.low_confidence]
-
-    @property
-    def backend(self) -> str:
-        names = sorted({p.backend for p in self.pages})
-        return "+".join(names) if names else "none"
 
 
 def now_iso() -> str:

@@ -8,23 +8,8 @@ and keeps its name; one with any is written as ``<stem>-1``, ``<stem>-2``, ...
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from hotocr.separators import Separator
-
-if TYPE_CHECKING:
-    from hotocr.sidecars import DocumentResult
-
-
-@dataclass(frozen=True)
-class Part:
-    number: int
-    of: int
-    #: The pages of the whole document that are this part's pages 1, 2, ...
-    pages: tuple[int, ...]
-    #: Every separator page of the whole document: (its page number, what it is).
-    separators: tuple[tuple[int, Separator], ...]
+from hotocr.datatypes import DocumentResult, Part, Separator
 
 
 def separator_pages(result: DocumentResult) -> tuple[tuple[int, Separator], ...]:

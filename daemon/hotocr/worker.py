@@ -13,7 +13,7 @@ import os
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,27 @@ import numpy as np
 
 from hotocr import geometry, pages, separators
 from hotocr._exec import libtesseract, tesseract
-from hotocr.config import FRAKTUR_LANGUAGES, FRAKTUR_MODEL, WatchConfig, fraktur_applies
-from hotocr.correct import Correction, correct_text
+from hotocr.config import FRAKTUR_LANGUAGES, FRAKTUR_MODEL, fraktur_applies
+from hotocr.correct import correct_text
 from hotocr.coverage import unread_share
+from hotocr.datatypes import (
+    PageData,
+    PageResult,
+    PageSettings,
+    PageTask,
+    Recipe,
+    Recognition,
+    Word,
+)
 from hotocr.errors import InputError, PageTimeout
 from hotocr.orientation import looks_upside_down, sure_turn
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import shrink_to
-from hotocr.recognize import Recognition, Word, recognize, resolve_engine, write_page_image
-from hotocr.separators import Separator
+from hotocr.preprocess.survey import Survey, survey
+from hotocr.recognize import ReadRequest, Recognizer, choice, ppocr
+from hotocr.recognize.tesseract import Tesseract, resolve_engine, write_page_image
 from hotocr.testhooks import kill_worker_point
 
 #: Synthetic pages preprocessed by each worker at start-up.
@@ -50,127 +60,11 @@ SPARSE_PSM = 11
 #: reading is kept if it leaves at least ``UNREAD_GAIN`` less.
 UNREAD_SPARSE = 0.5
 UNREAD_GAIN = 0.2
+#: Preprocessing steps a page read by PP-OCR does not get (it scales the page itself).
+PPOCR_SKIPS = frozenset({"fit_text"})
 #: Below this deskew confidence a page has no horizontal text lines (turned 90/270, or no
 #: text): orientation detection runs before the first reading instead of after it.
 SIDEWAYS_CONFIDENCE = 0.1
-
-
-@dataclass(frozen=True)
-class PageSettings:
-    """Everything a worker needs to process a page of a given watch folder."""
-
-    languages: tuple[str, ...]
-    steps: tuple[str, ...]
-    backend: str
-    device: int
-    psm: int
-    render_dpi: int
-    timeout: float
-    auto_rotate: bool
-    low_confidence: float
-    engine: str
-    correction: bool
-    adaptive: bool = True
-    fraktur: str = "off"
-    dictionary: Path | None = None
-    rules: Path | None = None
-    gpu_memory_limit: int = 0
-    #: Separator pages looked for (none | blank | barcode) and the barcode value that is one.
-    separate: str = "none"
-    separator_value: str = "PATCH T"
-
-    @classmethod
-    def from_watch(
-        cls, watch: WatchConfig, languages: tuple[str, ...] | None = None
-    ) -> PageSettings:
-        return cls(
-            languages=languages or watch.languages,
-            steps=watch.preprocess.steps,
-            backend=watch.preprocess.backend,
-            device=watch.preprocess.device,
-            psm=watch.ocr.psm,
-            render_dpi=watch.ocr.dpi,
-            timeout=watch.ocr.timeout_seconds,
-            auto_rotate=watch.ocr.auto_rotate,
-            engine=watch.ocr.engine,
-            low_confidence=watch.ocr.low_confidence,
-            correction=watch.correction.enabled,
-            adaptive=watch.preprocess.adaptive,
-            fraktur=watch.ocr.fraktur,
-            dictionary=watch.correction.dictionary,
-            rules=watch.correction.rules,
-            gpu_memory_limit=watch.preprocess.gpu_memory_limit,
-            separate=watch.separate,
-            separator_value=watch.separator_value,
-        )
-
-    @classmethod
-    def defaults(cls, languages: tuple[str, ...] | None = None) -> PageSettings:
-        """The settings of a watch folder that overrides nothing (API, probes, benchmarks)."""
-        return cls.from_watch(WatchConfig(), languages)
-
-    @property
-    def tesseract_languages(self) -> str:
-        return "+".join(self.languages)
-
-
-@dataclass(frozen=True)
-class PageTask:
-    source: Path
-    kind: pages.Kind
-    number: int
-    settings: PageSettings
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What a page got, and why: the model, the preprocessing steps and the text's scale."""
-
-    #: Tesseract languages of the kept reading (``frk`` for a page printed in Fraktur).
-    model: str
-    steps: tuple[str, ...]
-    #: ``fit_text``'s factor (1.0: the page kept its size).
-    scale: float
-    #: ``model``, a step name, ... -> why.
-    reasons: dict[str, str]
-
-
-@dataclass(frozen=True)
-class PageResult:
-    number: int
-    text: str
-    raw_text: str
-    confidence: float
-    low_confidence: bool
-    words: tuple[Word, ...]
-    #: Clockwise degrees the page was turned to be upright.
-    rotation: int
-    skew_degrees: float | None
-    seconds: float
-    backend: str
-    preprocess_ms: dict[str, float] = field(default_factory=dict)
-    corrections: tuple[Correction, ...] = ()
-    #: Why the page has no text, when something went wrong with it alone (e.g. a timeout).
-    error: str | None = None
-    #: GPU memory held by this worker's preprocessing after the page (0 on the CPU).
-    gpu_memory_bytes: int = 0
-    recipe: Recipe | None = None
-    #: Why the page itself could not be read (a stable reason, e.g. "corrupt"): the rest of
-    #: the document is kept, and a document no page of which could be read fails.
-    unreadable: str = ""
-    #: Width and height in pixels of the page as a viewer shows it (rendered at the folder's
-    #: DPI, or the image as decoded), the space of the words' boxes.
-    size: tuple[int, int] = (0, 0)
-    #: The page separates documents (a blank or PATCH-T sheet): it was not read.
-    separator: Separator | None = None
-
-
-def word_confidences(words: tuple[Word, ...]) -> dict[str, float]:
-    """Tesseract's confidence per word text (the lowest, where a word occurs twice)."""
-    out: dict[str, float] = {}
-    for word in words:
-        out[word.text] = min(word.confidence, out.get(word.text, 100.0))
-    return out
 
 
 def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
@@ -266,18 +160,6 @@ def process_page(task: PageTask) -> PageResult:
     return correct_page(read_page(task), task.settings)
 
 
-@dataclass(frozen=True)
-class PageData:
-    """One page for a worker on another machine: the bytes of a one-page file (the page cut
-    out of its PDF or TIFF, compressed as it came), not decoded pixels."""
-
-    data: bytes
-    kind: pages.Kind
-    #: The page's number in its document.
-    number: int
-    settings: PageSettings
-
-
 def read_page_data(page: PageData) -> PageResult:
     """``read_page`` for a page that travelled as bytes (a Dask task)."""
     kill_worker_point(page.number)
@@ -297,7 +179,7 @@ def correct_page(result: PageResult, settings: PageSettings) -> PageResult:
         result.raw_text,
         languages=settings.languages,
         enabled=settings.correction,
-        confidences=word_confidences(result.words),
+        confidences=result.word_confidences(),
         dictionary=settings.dictionary,
         rules=settings.rules,
     )
@@ -324,22 +206,12 @@ def read_page(task: PageTask) -> PageResult:
             return _textless(task.number, start, settings.backend, size=size, separator=mark)
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
-        work = Path(tmp) / "page.pgm"
         try:
-            model, model_reason = choose_model(gray, settings, work)
-            chosen = dataclasses.replace(settings, languages=model)
-            rotation, prep, rec = _orient_and_recognize(gray, dpi, chosen, backend, work)
-            if model != settings.languages and rec.confidence < settings.low_confidence:
-                # A page OSD took for Fraktur that reads poorly (a title page mixing
-                # Antiqua and Fraktur): the configured model may read it better.
-                other = _orient_and_recognize(gray, dpi, settings, backend, work)
-                kept = "Fraktur" if other[2].confidence <= rec.confidence else "configured"
-                model_reason += f"; read poorly, also read as configured: {kept} model kept"
-                if kept == "configured":
-                    model, (rotation, prep, rec) = settings.languages, other
+            reading = _read_image(gray, dpi, settings, backend, Path(tmp) / "page.pgm")
         except PageTimeout as exc:
             size = (gray.shape[1], gray.shape[0])
             return _unread(task.number, start, backend.name, str(exc), size=size)
+    rotation, prep, rec = reading.rotation, reading.prep, reading.rec
     return PageResult(
         number=task.number,
         text=rec.text,
@@ -354,17 +226,62 @@ def read_page(task: PageTask) -> PageResult:
         preprocess_ms=prep.milliseconds,
         gpu_memory_bytes=int(getattr(backend, "memory_used", lambda: 0)()),
         recipe=Recipe(
-            model="+".join(model),
+            model="+".join(reading.model),
             steps=prep.applied,
             scale=prep.plan.scale,
             reasons={
-                "model": model_reason,
+                **reading.reasons,
                 **prep.plan.reasons,
                 **({"layout": rec.layout} if rec.layout else {}),
             },
+            recognizer=rec.engine,
         ),
         size=(gray.shape[1], gray.shape[0]),
     )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The kept reading of a page: how it was turned and preprocessed, what was read, with
+    which model, and why (``recognizer`` and ``model`` reasons)."""
+
+    rotation: int
+    prep: Preprocessed
+    rec: Recognition
+    model: tuple[str, ...]
+    reasons: dict[str, str]
+
+
+def _read_image(
+    gray: HostImage, dpi: int | None, settings: PageSettings, backend: Backend, work: Path
+) -> _Reading:
+    """Choose the model and the recognizer, read the page, and where the first reading is
+    unsure, read it the other way too (``recognize.choice``)."""
+    model, model_reason = choose_model(gray, settings, work)
+    surveyed = survey(gray, dpi) if settings.recognizer == "auto" and settings.adaptive else None
+    decision = choice.decide(settings.recognizer, model, surveyed, ppocr_ready=ppocr.available())
+    chosen = dataclasses.replace(settings, languages=model, recognizer=decision.first)
+    rotation, prep, rec = _orient_and_recognize(gray, dpi, chosen, backend, work, surveyed=surveyed)
+    fraktur = rec.engine == "tesseract" and model != settings.languages
+    if fraktur and rec.confidence < settings.low_confidence:
+        # A page OSD took for Fraktur that reads poorly (a title page mixing Antiqua and
+        # Fraktur): the configured model may read it better.
+        configured = dataclasses.replace(chosen, languages=settings.languages)
+        other = _orient_and_recognize(gray, dpi, configured, backend, work)
+        kept = "Fraktur" if other[2].confidence <= rec.confidence else "configured"
+        model_reason += f"; read poorly, also read as configured: {kept} model kept"
+        if kept == "configured":
+            model, (rotation, prep, rec) = settings.languages, other
+    reason = decision.reason
+    if decision.second is not None and not choice.sure(rec):
+        second = dataclasses.replace(chosen, languages=model, recognizer=decision.second)
+        turned = _turned(gray, rotation)
+        second_prep, second_rec = _prepare_and_read(turned, dpi, second, backend, work)
+        kept_rec, why = choice.keep(rec, second_rec)
+        reason = f"{reason}; {why}"
+        if kept_rec is second_rec:
+            prep, rec = second_prep, second_rec
+    return _Reading(rotation, prep, rec, model, {"recognizer": reason, "model": model_reason})
 
 
 def _unread(
@@ -448,15 +365,21 @@ def choose_model(
 
 
 def _orient_and_recognize(
-    gray: HostImage, dpi: int | None, settings: PageSettings, backend: Backend, work: Path
+    gray: HostImage,
+    dpi: int | None,
+    settings: PageSettings,
+    backend: Backend,
+    work: Path,
+    *,
+    surveyed: Survey | None = None,
 ) -> tuple[int, Preprocessed, Recognition]:
     """Recognize as scanned; only a poor result pays for orientation detection.
 
     OSD costs about 30% of a page's recognition, and nearly every page arrives upright, so
     it runs only when the upright reading is below the review threshold; the turned page is
-    kept only if it reads better.
+    kept only if it reads better. ``surveyed``: the page's survey, where already made.
     """
-    prep = _prepare(gray, dpi, settings, backend)
+    prep = _prepare(gray, dpi, settings, backend, surveyed)
     sideways = prep.skew_confidence is not None and prep.skew_confidence < SIDEWAYS_CONFIDENCE
     suspect = settings.auto_rotate and (
         sideways or looks_upside_down(prep.image, settings.languages)
@@ -507,7 +430,7 @@ def _turn_before_reading(
         return _or_as_scanned(
             by_osd, gray, dpi, prep, settings=settings, backend=backend, work=work
         )
-    turned = np.ascontiguousarray(np.rot90(gray, k=-guess // 90))
+    turned = _turned(gray, guess)
     guessed_prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
     if rec.confidence >= settings.low_confidence:
         return guess, guessed_prep, rec
@@ -552,7 +475,7 @@ def _turn_if_osd_says(
     orientation = tesseract.detect_orientation(work, timeout=OSD_TIMEOUT)
     if orientation is None or orientation.rotate == 0:
         return None
-    turned = np.ascontiguousarray(np.rot90(gray, k=-orientation.rotate // 90))
+    turned = _turned(gray, orientation.rotate)
     prep, rec = _prepare_and_read(turned, dpi, settings, backend, work)
     return (orientation.rotate, prep, rec) if rec.confidence > better_than else None
 
@@ -575,10 +498,29 @@ def detect_script(gray: HostImage, settings: PageSettings, work: Path) -> tuple[
     return (osd.script, osd.script_confidence) if osd is not None and osd.script else None
 
 
+def _turned(gray: HostImage, rotation: int) -> HostImage:
+    """The page turned clockwise by ``rotation`` degrees."""
+    if rotation % 360 == 0:
+        return gray
+    return np.ascontiguousarray(np.rot90(gray, k=-rotation // 90))
+
+
 def _prepare(
-    gray: HostImage, dpi: int | None, settings: PageSettings, backend: Backend
+    gray: HostImage,
+    dpi: int | None,
+    settings: PageSettings,
+    backend: Backend,
+    surveyed: Survey | None = None,
 ) -> Preprocessed:
-    return preprocess(backend, gray, dpi=dpi, steps=settings.steps, adaptive=settings.adaptive)
+    """The page preprocessed for the recognizer of ``settings``: PP-OCR scales the page
+    for its detector itself and reads its lines from the page as it is (``fit_text`` is
+    Tesseract's)."""
+    steps = settings.steps
+    if settings.recognizer == "ppocr":
+        steps = tuple(step for step in steps if step not in PPOCR_SKIPS)
+    return preprocess(
+        backend, gray, dpi=dpi, steps=steps, adaptive=settings.adaptive, surveyed=surveyed
+    )
 
 
 def _read(
@@ -594,6 +536,8 @@ def _read(
     on paper neither clearly even nor clearly stained), read it without too and keep the
     reading Tesseract is more confident of."""
     rec = _recognize(prep, settings, work)
+    if rec.engine == "ppocr":
+        return prep, rec  # its detector finds the lines on either paper, in any layout
     other = prep.plan.alternative
     if other is not None:
         alt = preprocess(backend, gray, dpi=dpi, steps=other.steps, plan=other)
@@ -660,12 +604,18 @@ def _unread_on(reference: Preprocessed, prep: Preprocessed, rec: Recognition) ->
 def _recognize(
     prep: Preprocessed, settings: PageSettings, work: Path, *, psm: int | None = None
 ) -> Recognition:
-    return recognize(
-        prep.image,
-        engine=settings.engine,
+    request = ReadRequest(
         languages=settings.tesseract_languages,
         psm=settings.psm if psm is None else psm,
         dpi=prep.dpi,
         timeout=settings.timeout,
         scratch=work,
     )
+    return recognizer_for(settings).read(prep.image, request)
+
+
+def recognizer_for(settings: PageSettings) -> Recognizer:
+    """The recognizer a reading with ``settings`` uses (loaded once per process)."""
+    if settings.recognizer == "ppocr":
+        return ppocr.load(ppocr.provider_for(settings.backend))
+    return Tesseract(settings.engine)

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from hotocr.correct import model
+from hotocr.datatypes import Correction
 
 #: Tesseract language -> wordfreq language.
 WORDFREQ_LANGUAGES = {"eng": "en", "deu": "de", "nld": "nl", "fra": "fr", "ita": "it", "spa": "es"}
@@ -66,14 +67,6 @@ _PROTECTED = re.compile(
     )
 )
 _SENTENCE_END = frozenset(".!?:\n\f")
-
-
-@dataclass(frozen=True)
-class Correction:
-    raw: str
-    fixed: str
-    #: Character offset of ``raw`` in the page's raw text.
-    offset: int
 
 
 @dataclass(frozen=True)

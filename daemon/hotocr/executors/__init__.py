@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Protocol
 
+from hotocr.datatypes import PageResult, PageSettings, PageTask
 from hotocr.executors.local import LocalExecutor
-from hotocr.worker import PageResult, PageSettings, PageTask
 
 
 class PageExecutor(Protocol):

@@ -27,12 +27,9 @@ from distributed import Client, KilledWorker, WorkerPlugin
 from hotocr import __version__, pages
 from hotocr._exec import tesseract
 from hotocr.config import tesseract_languages
+from hotocr.datatypes import PageData, PageResult, PageSettings, PageTask
 from hotocr.errors import MissingDependency, WorkerCrashed, WorkerLost
 from hotocr.worker import (
-    PageData,
-    PageResult,
-    PageSettings,
-    PageTask,
     correct_page,
     describe_backend,
     prepare_process,

@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from hotocr.datatypes import PageResult, PageSettings, PageTask
 from hotocr.errors import WorkerLost
 from hotocr.worker import (
-    PageResult,
-    PageSettings,
-    PageTask,
     describe_backend,
     init_worker,
     process_page,

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hotocr.config import OUTPUT_FORMATS
-from hotocr.recognize import Word
-from hotocr.worker import PageResult
+from hotocr.datatypes import PageResult, Word
 
 FORMATS = OUTPUT_FORMATS
 DEFAULT_FORMATS = ("txt", "json")

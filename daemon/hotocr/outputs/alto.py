@@ -7,15 +7,12 @@ is kept as the String's ``ALTERNATIVE``. A page's lines form one text block.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as escape_text
 from xml.sax.saxutils import quoteattr
 
 from hotocr import __version__
+from hotocr.datatypes import DocumentResult
 from hotocr.outputs import lines_of, output_words, union_box
-
-if TYPE_CHECKING:
-    from hotocr.sidecars import DocumentResult
 
 NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
 SCHEMA = "http://www.loc.gov/standards/alto/v4/alto-4-2.xsd"

@@ -8,13 +8,10 @@ The words carry the corrected text; hOCR has no standard place for Tesseract's o
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
 from hotocr import __version__
+from hotocr.datatypes import DocumentResult
 from hotocr.outputs import language_tags, lines_of, output_words, union_box
-
-if TYPE_CHECKING:
-    from hotocr.sidecars import DocumentResult
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"

@@ -19,18 +19,15 @@ import os
 import zlib
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pikepdf
 
 from hotocr import __version__
+from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.errors import MissingDependency
 from hotocr.outputs import language_tags, lines_of, output_words
 from hotocr.pages import Kind
-
-if TYPE_CHECKING:
-    from hotocr.sidecars import DocumentResult
-    from hotocr.worker import PageResult
 
 #: Tesseract's glyphless font (every glyph an empty box, half an em wide): installed with
 #: tesseract-ocr in its tessdata folder.

@@ -18,7 +18,7 @@ from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.plan import Plan, fixed_plan, plan_page, text_scale
 from hotocr.preprocess.steps import STEPS, PageState
-from hotocr.preprocess.survey import survey
+from hotocr.preprocess.survey import Survey, survey
 
 
 @dataclass(frozen=True)
@@ -75,19 +75,21 @@ def preprocess(
     steps: tuple[str, ...],
     adaptive: bool = False,
     plan: Plan | None = None,
+    surveyed: Survey | None = None,
 ) -> Preprocessed:
     """Run ``steps`` in order on a greyscale page; report what each did and cost.
 
     ``adaptive``: only the steps the page needs (``plan.plan_page``); ``plan``: exactly
-    these (a plan's alternative, made for the same page).
+    these (a plan's alternative, made for the same page); ``surveyed``: the page's survey,
+    where the caller already made it.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if plan is None:
         if adaptive:
-            plan = plan_page(survey(image, dpi), steps, dpi=dpi)
+            plan = plan_page(surveyed or survey(image, dpi), steps, dpi=dpi)
         elif "fit_text" in steps:  # every step, fit_text with the page's own factor
-            scale, why = text_scale(survey(image, dpi), steps, dpi=dpi)
+            scale, why = text_scale(surveyed or survey(image, dpi), steps, dpi=dpi)
             plan = Plan(steps, scale, reasons={"fit_text": why})
         else:
             plan = fixed_plan(steps)

@@ -50,6 +50,11 @@ def survey(image: HostImage, dpi: int | None) -> Survey:
     return Survey(text_height=height, paper_level=level, paper_spread=spread, ink_level=ink)
 
 
+def glyph_height(image: HostImage) -> float | None:
+    """The page's typical glyph height in pixels (``Survey.text_height``) alone."""
+    return _text(image)[0]
+
+
 def _text(image: HostImage) -> tuple[float | None, int | None]:
     """Glyph height: connected components of ink that are shaped like characters (not rules,
     not specks, not filled boxes), their heights weighted by their ink so that specks of
@@ -113,4 +118,4 @@ def _paper(image: HostImage, dpi: int) -> tuple[int, int]:
     return int(mid), int(high - low)
 
 
-__all__ = ["Survey", "survey"]
+__all__ = ["Survey", "glyph_height", "survey"]

@@ -1,0 +1,162 @@
+"""Reading order and page text from lines with boxes, for every recognizer.
+
+Tesseract brings its own blocks, paragraphs and columns (``tesseract.from_tsv``); PP-OCR
+brings only text lines, each a box, so its lines are put in order here: the page is cut at
+wide white gutters into columns and at tall white gaps into blocks (a recursive XY cut),
+and each block is read in rows, top to bottom, each row left to right. A gutter counts only
+between stretches of prose: the gap between a form's labels and their values, or a
+receipt's items and their prices, is no column, and such pages read row by row, as a
+person reads them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hotocr.datatypes import Word
+
+#: Two lines are in one row when their heights overlap by at least this share.
+ROW_OVERLAP = 0.5
+#: A column gutter is at least this many line heights wide ...
+GUTTER_LINES = 1.2
+#: ... and at least two of the columns it makes are prose (a narrow one beside them may hold
+#: margin notes): at least this many lines ...
+COLUMN_MIN_LINES = 3
+#: ... whose median width is at least this many line heights (about 12 characters).
+PROSE_WIDTH_LINES = 6.0
+#: A gap this many line heights tall between two stretches of lines starts a new block.
+BLOCK_GAP_LINES = 1.0
+
+
+@dataclass
+class TextLine:
+    """A recognized line: its words, in order, and its box (left, top, right, bottom)."""
+
+    words: list[Word]
+    box: tuple[int, int, int, int]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+
+def line_box(words: Sequence[Word]) -> tuple[int, int, int, int]:
+    """The union of the words' boxes, as left, top, right, bottom."""
+    return (
+        min(w.box[0] for w in words),
+        min(w.box[1] for w in words),
+        max(w.box[0] + w.box[2] for w in words),
+        max(w.box[1] + w.box[3] for w in words),
+    )
+
+
+def in_rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
+    """Lines in rows by height, top to bottom, each row left to right: a line joins a row it
+    overlaps by half a line's height and stands beside every line of."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda one: one.box[3]):
+        row = next((r for r in rows if _beside(r, line)), None)
+        if row is None:
+            rows.append([line])
+        else:
+            row.append(line)
+    for row in rows:
+        row.sort(key=lambda part: part.box[0])
+    return rows
+
+
+def _beside(row: list[TextLine], line: TextLine) -> bool:
+    """Whether ``line`` stands in ``row``: level with it, and beside each of its lines."""
+    top = min(part.box[1] for part in row)
+    bottom = max(part.box[3] for part in row)
+    overlap = min(bottom, line.box[3]) - max(top, line.box[1])
+    height = min(bottom - top, line.height)
+    if height <= 0 or overlap < ROW_OVERLAP * height:
+        return False
+    return all(line.box[2] <= p.box[0] or line.box[0] >= p.box[2] for p in row)
+
+
+def blocks_in_order(lines: Sequence[TextLine]) -> list[list[list[TextLine]]]:
+    """The page's lines as blocks in reading order (columns left to right, each top to
+    bottom), each block in rows."""
+    if not lines:
+        return []
+    unit = statistics.median(max(1, line.height) for line in lines)
+    out: list[list[list[TextLine]]] = []
+    _cut(list(lines), unit, out)
+    return out
+
+
+def _cut(lines: list[TextLine], unit: float, out: list[list[list[TextLine]]]) -> None:
+    """Recursive XY cut: columns at gutters that run the whole height of the lines, where two
+    or more columns are prose; else blocks at tall gaps that run their whole width; else one
+    block in rows.
+    Columns go first, so paragraph gaps that happen to be level in two columns do not cut
+    the columns into stretches read across."""
+    columns = _split(lines, axis=0, gap=GUTTER_LINES * unit)
+    if sum(_is_prose(column, unit) for column in columns) >= 2:
+        for column in columns:
+            _cut(column, unit, out)
+        return
+    bands = _split(lines, axis=1, gap=BLOCK_GAP_LINES * unit)
+    if len(bands) > 1:
+        for band in bands:
+            _cut(band, unit, out)
+        return
+    out.append(in_rows(lines))
+
+
+def _split(lines: list[TextLine], *, axis: int, gap: float) -> list[list[TextLine]]:
+    """The lines in groups separated by an empty stretch at least ``gap`` wide along ``axis``
+    (0: x, columns; 1: y, blocks), in order along it."""
+    ordered = sorted(lines, key=lambda line: line.box[axis])
+    groups: list[list[TextLine]] = [[ordered[0]]]
+    reach = ordered[0].box[axis + 2]
+    for line in ordered[1:]:
+        if line.box[axis] - reach >= gap:
+            groups.append([])
+        groups[-1].append(line)
+        reach = max(reach, line.box[axis + 2])
+    return groups
+
+
+def _is_prose(lines: list[TextLine], unit: float) -> bool:
+    if len(lines) < COLUMN_MIN_LINES:
+        return False
+    return statistics.median(line.width for line in lines) >= PROSE_WIDTH_LINES * unit
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Join with spaces, except between CJK characters, which recognizers space apart."""
+    if not words:
+        return ""
+    parts = [words[0]]
+    for word in words[1:]:
+        if is_cjk(parts[-1][-1]) and is_cjk(word[0]):
+            parts.append(word)
+        else:
+            parts.append(" " + word)
+    return "".join(parts)
+
+
+def is_cjk(char: str) -> bool:
+    """Chinese, Japanese and Korean characters and their full-width punctuation."""
+    code = ord(char)
+    return (
+        0x3000 <= code <= 0x30FF  # CJK punctuation, kana
+        or 0x3400 <= code <= 0x9FFF  # CJK ideographs
+        or 0xAC00 <= code <= 0xD7AF  # Hangul
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or unicodedata.east_asian_width(char) == "W"
+    )
+
+
+__all__ = ["TextLine", "blocks_in_order", "in_rows", "is_cjk", "join_words", "line_box"]

@@ -1,0 +1,541 @@
+"""PP-OCR as a recognizer: the detection, line orientation and recognition models that the
+``rapidocr`` wheel ships, run on ONNX Runtime by this module.
+
+Why not ``rapidocr.RapidOCR`` itself: it detects and recognizes on one copy of the page
+(shrunk to 2,000 px, so a 600-DPI receipt's lines reach the recognizer at a quarter of
+their pixels), it has no deadline, and any model it does not find makes it download one.
+Here the models are opened by path from the installed wheel, checked against the SHA-256
+this version was measured with, and nothing can reach the network; lines are found on a
+copy scaled for the detector and read from the page itself; a page has a deadline, checked
+between batches of lines. rapidocr's own post-processing of the detector's map is used.
+
+Each worker process loads the three sessions once (``load``), with one thread each: the
+workers already fill the cores. Where ``onnxruntime-gpu`` offers CUDA, ``provider = "cuda"``
+runs them there.
+
+Confidence: PP-OCR's score of a character is its softmax probability, 0.9-1.0 on nearly
+every character whether right or wrong. A word's score (its characters' mean) is mapped
+onto Tesseract's 0-100 scale (``calibrate``) so that a page flagged at a threshold is
+about as bad whichever engine read it (measured on the development set,
+``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from hotocr.datatypes import Recognition, Word, mean_confidence
+from hotocr.errors import MissingDependency, PageTimeout
+from hotocr.preprocess.backend import HostImage
+from hotocr.preprocess.survey import glyph_height
+from hotocr.recognize import ReadRequest
+from hotocr.recognize.layout import TextLine, blocks_in_order, is_cjk, join_words, line_box
+
+#: The package whose wheel carries the models, and the version they were measured with.
+PACKAGE = "rapidocr"
+INSTALL_HINT = "pip install 'rapidocr==3.10.0' onnxruntime (make run / make test install them)"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    role: str
+    name: str
+    sha256: str
+
+
+#: The models, by file name in the wheel's ``models`` folder, pinned by their SHA-256.
+MODELS = (
+    ModelFile(
+        "det",
+        "PP-OCRv6_det_small.onnx",
+        "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    ),
+    ModelFile(
+        "cls",
+        "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+        "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+    ),
+    ModelFile(
+        "rec",
+        "PP-OCRv6_rec_small.onnx",
+        "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+    ),
+)
+
+#: Tesseract languages that PP-OCR's multilingual recognition model reads (Chinese, Japanese,
+#: English and the Latin-script languages of PP-OCRv6), with PP-OCR's name for each.
+LANGUAGES = {
+    "eng": "en",
+    "chi_sim": "ch",
+    "chi_tra": "chinese_cht",
+    "jpn": "japan",
+    "deu": "de",
+    "frk": "de",
+    "Fraktur": "de",
+    "fra": "fr",
+    "nld": "nl",
+    "ita": "it",
+    "spa": "es",
+    "por": "pt",
+    "dan": "da",
+    "swe": "sv",
+    "nor": "no",
+    "fin": "fi",
+    "isl": "is",
+    "pol": "pl",
+    "ces": "cs",
+    "slk": "sk",
+    "slv": "sl",
+    "hrv": "hr",
+    "bos": "bs",
+    "srp_latn": "rs_latin",
+    "hun": "hu",
+    "ron": "ro",
+    "tur": "tr",
+    "aze": "az",
+    "uzb": "uz",
+    "est": "et",
+    "lav": "lv",
+    "lit": "lt",
+    "cat": "ca",
+    "eus": "eu",
+    "glg": "gl",
+    "oci": "oc",
+    "lat": "la",
+    "gle": "ga",
+    "cym": "cy",
+    "mlt": "mt",
+    "ltz": "lb",
+    "afr": "af",
+    "sqi": "sq",
+    "ind": "id",
+    "msa": "ms",
+    "vie": "vi",
+    "swa": "sw",
+    "tgl": "tl",
+}
+
+#: The detector sees the page as rapidocr scales it: the long side at most this many pixels
+#: (its cost grows with its pixels), the short side at least ``DET_MIN_SIDE`` ...
+DET_DEFAULT_SIDE = 2000
+DET_MIN_SIDE = 736
+#: ... unless that leaves its text lower than this (px): then it is enlarged to that height
+#: (a 100-DPI fax's 8-px text: lines were missed; development forms 0.140 -> 0.120) ...
+DET_TEXT_HEIGHT = 16.0
+#: ... by at most this factor, with its long side at most this many pixels.
+DET_MAX_ENLARGE = 3.0
+DET_MAX_SIDE = 3000
+#: The detector's map: a pixel is text above this; a region is kept above ``BOX_THRESH``
+#: mean, and grown by ``UNCLIP`` (rapidocr's defaults).
+DET_THRESH = 0.3
+BOX_THRESH = 0.5
+UNCLIP = 1.6
+#: The recognizer's input: lines scaled to this height, this wide at least, in batches.
+REC_HEIGHT = 48
+REC_MIN_WIDTH = 320
+REC_BATCH = 6
+#: A line whose characters' mean score is below this is dropped as noise (rapidocr's default).
+MIN_LINE_SCORE = 0.5
+#: The orientation model turns a line upside down above this score (rapidocr's default).
+CLS_THRESH = 0.9
+#: Within a line, a gap of more than this many of the recognizer's columns between two
+#: characters ends a word, spaces or not (PaddleOCR's rule).
+WORD_GAP_COLUMNS = 5
+#: The recognizer's columns are this many input pixels wide (its width stride).
+REC_STRIDE = 8
+
+
+def models_dir() -> Path:
+    """The ``models`` folder of the installed rapidocr wheel; ``MissingDependency`` if none."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise MissingDependency(f"PP-OCR needs the {PACKAGE} package ({INSTALL_HINT})")
+    return Path(spec.origin).parent / "models"
+
+
+@cache
+def available() -> bool:
+    """Whether rapidocr's models and ONNX Runtime are installed (nothing is loaded)."""
+    try:
+        folder = models_dir()
+    except MissingDependency:
+        return False
+    has_runtime = importlib.util.find_spec("onnxruntime") is not None
+    return has_runtime and all((folder / m.name).is_file() for m in MODELS)
+
+
+def provider_for(backend: str) -> str:
+    """``cuda`` where ONNX Runtime offers CUDA (``onnxruntime-gpu``) and the folder's
+    preprocessing may use a GPU (``backend`` auto or gpu); else ``cpu``."""
+    if backend == "cpu":
+        return "cpu"
+    import onnxruntime as ort  # noqa: PLC0415 - only where PP-OCR reads
+
+    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
+
+
+def reads(languages: str) -> bool:
+    """Whether PP-OCR reads every language of a Tesseract language set (``eng+deu``)."""
+    return all(name in LANGUAGES for name in languages.split("+"))
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What ``hotocr check`` reports about PP-OCR."""
+
+    version: str
+    runtime: str
+    providers: tuple[str, ...]
+    models: tuple[str, ...]
+
+
+def describe() -> EngineInfo:
+    """Versions, model files and ONNX Runtime's execution providers, without loading a model."""
+    import onnxruntime as ort  # noqa: PLC0415 - only where PP-OCR is asked about
+
+    folder = models_dir()
+    return EngineInfo(
+        version=importlib.metadata.version(PACKAGE),
+        runtime=str(ort.__version__),
+        providers=tuple(str(p) for p in ort.get_available_providers()),
+        models=tuple(str(folder / m.name) for m in MODELS),
+    )
+
+
+def calibrate(score: float) -> float:
+    """A word's PP-OCR score (0-1, its characters' mean probability) on Tesseract's 0-100
+    confidence scale: the confidence at which Tesseract's words are about as often wrong.
+
+    Piecewise linear through points measured on the development set
+    (``bench/calibration.py``)."""
+    return float(np.interp(score, _CALIBRATION_SCORE, _CALIBRATION_CONFIDENCE))
+
+
+_CALIBRATION_SCORE = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0)
+_CALIBRATION_CONFIDENCE = (0.0, 20.0, 45.0, 60.0, 75.0, 88.0, 96.0)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def _check_model(path: Path, expected: str) -> None:
+    if not path.is_file():
+        raise MissingDependency(f"PP-OCR model {path} is missing ({INSTALL_HINT})")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected:
+        raise MissingDependency(
+            f"PP-OCR model {path} is not the one hotocr was measured with (SHA-256 {digest}, "
+            f"expected {expected}): install rapidocr 3.10.0"
+        )
+
+
+def _session(path: Path, provider: str) -> Any:
+    import onnxruntime as ort  # noqa: PLC0415 - loaded in the workers that read with it
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
+    providers: list[Any] = ["CPUExecutionProvider"]
+    if provider == "cuda":
+        # Lines come in ever-changing widths: an exhaustive search for the fastest
+        # convolution on each new shape costs more than it saves.
+        cuda = {"cudnn_conv_algo_search": "HEURISTIC", "arena_extend_strategy": "kSameAsRequested"}
+        providers = [("CUDAExecutionProvider", cuda), "CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+# Process-local: each worker loads the sessions once, per execution provider.
+_LOADED: dict[str, PpOcr] = {}
+
+
+def load(provider: str = "cpu") -> PpOcr:
+    """This process's PP-OCR (``cpu`` or ``cuda``), loading its models the first time."""
+    if provider not in _LOADED:
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise MissingDependency(f"PP-OCR needs ONNX Runtime ({INSTALL_HINT})")
+        folder = models_dir()
+        sessions = {}
+        for model in MODELS:
+            path = folder / model.name
+            _check_model(path, model.sha256)
+            sessions[model.role] = _session(path, provider)
+        _LOADED[provider] = PpOcr(sessions["det"], sessions["cls"], sessions["rec"], provider)
+    return _LOADED[provider]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A line the detector found: its corners (tl, tr, br, bl) on the page."""
+
+    quad: np.ndarray
+    crop: np.ndarray
+    #: The crop was turned by 90 degrees to be read (a line running down the page).
+    upright: bool
+
+
+class PpOcr:
+    """The three loaded sessions and what reads with them."""
+
+    name: ClassVar[str] = "ppocr"
+
+    def __init__(self, det: Any, cls: Any, rec: Any, provider: str) -> None:
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess  # noqa: PLC0415
+
+        self._det, self._cls, self._rec = det, cls, rec
+        self.provider = provider
+        self._boxes = DBPostProcess(
+            thresh=DET_THRESH,
+            box_thresh=BOX_THRESH,
+            unclip_ratio=UNCLIP,
+            use_dilation=True,
+            score_mode="fast",
+        )
+        meta = rec.get_modelmeta().custom_metadata_map
+        self._characters = ["", *meta["character"].splitlines(), " "]
+
+    def read(self, image: HostImage, request: ReadRequest) -> Recognition:
+        """Read a greyscale page: find its lines, turn upside-down ones, read them, put them
+        in reading order."""
+        deadline = time.monotonic() + request.timeout
+        gray = np.asarray(image, dtype=np.uint8)
+        found = self._detect(gray)
+        self._turn_upside_down(found, deadline)
+        lines = []
+        for line, (text, columns, scores, width) in zip(
+            found, self._recognize([f.crop for f in found], deadline), strict=True
+        ):
+            if not text.strip() or float(np.mean(scores)) < MIN_LINE_SCORE:
+                continue
+            words = _words(text, columns, scores, width, line)
+            if words:
+                lines.append(TextLine(words, line_box(words)))
+        return _recognition(lines)
+
+    # - detection -
+
+    def _detect(self, gray: np.ndarray) -> list[_Found]:
+        height, width = gray.shape[:2]
+        scale = det_scale(height, width, glyph_height(gray))
+        det_h = max(32, round(height * scale / 32) * 32)
+        det_w = max(32, round(width * scale / 32) * 32)
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        small = cv2.resize(gray, (det_w, det_h), interpolation=interpolation)
+        plane = small.astype(np.float32) / 127.5 - 1.0
+        tensor = np.ascontiguousarray(np.broadcast_to(plane, (1, 3, det_h, det_w)))
+        pred = self._det.run(None, {self._det.get_inputs()[0].name: tensor})[0]
+        quads, _ = self._boxes(pred, (height, width))
+        found = []
+        for quad in _in_reading_lines(quads):
+            crop, upright = _crop(gray, quad.astype(np.float32))
+            if crop.size:
+                found.append(_Found(quad.astype(np.float32), crop, upright))
+        return found
+
+    # - line orientation -
+
+    def _turn_upside_down(self, found: list[_Found], deadline: float) -> None:
+        """Lines the orientation model finds upside down are turned (their crops only)."""
+        name = self._cls.get_inputs()[0].name
+        for start in range(0, len(found), REC_BATCH):
+            _check(deadline)
+            batch = found[start : start + REC_BATCH]
+            tensor = np.stack([_normalised(f.crop, 48, 192, 192) for f in batch])
+            probs = self._cls.run(None, {name: tensor})[0]
+            for i, (one, prob) in enumerate(zip(batch, probs, strict=True)):
+                if int(np.argmax(prob)) == 1 and float(prob[1]) > CLS_THRESH:
+                    turned = one.crop[::-1, ::-1]
+                    found[start + i] = _Found(one.quad[[2, 3, 0, 1]], turned, one.upright)
+
+    # - recognition -
+
+    def _recognize(
+        self, crops: Sequence[np.ndarray], deadline: float
+    ) -> list[tuple[str, list[int], list[float], float]]:
+        """Per crop: its text, each character's column and score, and the width in crop
+        pixels of one column."""
+        name = self._rec.get_inputs()[0].name
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        out: list[tuple[str, list[int], list[float], float]] = [("", [], [], 1.0)] * len(crops)
+        for start in range(0, len(order), REC_BATCH):
+            _check(deadline)
+            batch = order[start : start + REC_BATCH]
+            ratios = [crops[i].shape[1] / crops[i].shape[0] for i in batch]
+            width = max(REC_MIN_WIDTH, math.ceil(REC_HEIGHT * max(ratios)))
+            tensor = np.stack([_normalised(crops[i], REC_HEIGHT, width, width) for i in batch])
+            preds = self._rec.run(None, {name: tensor})[0]
+            for i, pred in zip(batch, preds, strict=True):
+                shown = min(width, math.ceil(REC_HEIGHT * crops[i].shape[1] / crops[i].shape[0]))
+                column = width / pred.shape[0] * crops[i].shape[1] / shown
+                out[i] = (*self._decode(pred), column)
+        return out
+
+    def _decode(self, pred: np.ndarray) -> tuple[str, list[int], list[float]]:
+        """CTC: the best class per column, repeats and blanks dropped."""
+        best = pred.argmax(axis=1)
+        score = pred.max(axis=1)
+        keep = best != 0
+        keep[1:] &= best[1:] != best[:-1]
+        columns = np.flatnonzero(keep)
+        text = "".join(self._characters[int(best[c])] for c in columns)
+        return text, [int(c) for c in columns], [float(score[c]) for c in columns]
+
+
+def det_scale(height: int, width: int, text_height: float | None) -> float:
+    """The factor of the detector's copy of a page (see ``DET_DEFAULT_SIDE``)."""
+    longest = max(height, width)
+    scale = min(1.0, DET_DEFAULT_SIDE / longest)
+    if min(height, width) * scale < DET_MIN_SIDE:
+        scale = min(DET_MIN_SIDE / min(height, width), DET_DEFAULT_SIDE / longest)
+    if text_height is not None and 0 < text_height * scale < DET_TEXT_HEIGHT:
+        enlarged = min(DET_TEXT_HEIGHT / text_height, DET_MAX_ENLARGE, DET_MAX_SIDE / longest)
+        scale = max(scale, enlarged)
+    return scale
+
+
+def _check(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise PageTimeout("PP-OCR did not finish the page within the page timeout")
+
+
+def _in_reading_lines(quads: np.ndarray) -> list[np.ndarray]:
+    return [q for q in quads if q is not None and len(q) == 4]
+
+
+def _crop(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The line cut out of the page and straightened; a line taller than wide runs down the
+    page and is turned to be read (as PaddleOCR does)."""
+    width = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
+    height = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+    if width < 1 or height < 1:
+        return np.zeros((0, 0), np.uint8), False
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    crop = cv2.warpPerspective(
+        gray, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    if height >= 1.5 * width:
+        return np.ascontiguousarray(np.rot90(crop)), True
+    return crop, False
+
+
+def _normalised(crop: np.ndarray, height: int, max_width: int, padded: int) -> np.ndarray:
+    """A crop as the models take it: ``height`` high, its width kept in proportion up to
+    ``max_width``, three equal channels in -1..1, zero-padded to ``padded`` wide."""
+    width = max(1, min(max_width, math.ceil(height * crop.shape[1] / crop.shape[0])))
+    shrink = crop.shape[0] > height
+    resized = cv2.resize(
+        crop, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    )
+    out = np.zeros((3, height, padded), dtype=np.float32)
+    out[:, :, :width] = resized.astype(np.float32) / 127.5 - 1.0
+    return out
+
+
+def _words(
+    text: str, columns: list[int], scores: list[float], column: float, line: _Found
+) -> list[Word]:
+    """The line's words with their boxes on the page: characters are split into words at
+    spaces, at wide gaps between columns, and around each CJK character (a word of its own,
+    as Tesseract reads Chinese)."""
+    groups: list[list[int]] = []  # indices into text
+    previous_cjk = False
+    for i, char in enumerate(text):
+        if char.isspace():
+            groups.append([])
+            continue
+        cjk = is_cjk(char)
+        gap = i > 0 and columns[i] - columns[i - 1] > WORD_GAP_COLUMNS
+        if not groups or gap or cjk or previous_cjk:
+            groups.append([])
+        groups[-1].append(i)
+        previous_cjk = cjk
+    words = []
+    for group in groups:
+        if not group:
+            continue
+        left = columns[group[0]] * column
+        right = (columns[group[-1]] + 1) * column
+        score = float(np.mean([scores[i] for i in group]))
+        words.append(
+            Word(
+                text="".join(text[i] for i in group),
+                confidence=round(calibrate(score), 2),
+                box=_on_page(line, left, right),
+                line=0,  # numbered in reading order by _recognition
+            )
+        )
+    return words
+
+
+def _on_page(line: _Found, start: float, end: float) -> tuple[int, int, int, int]:
+    """A stretch of a crop, from ``start`` to ``end`` along its text, as a box on the page."""
+    tl, tr, br, bl = line.quad
+    if line.upright:  # the text ran down the page: along the crop is down the quad
+        length = max(1.0, float(np.linalg.norm(bl - tl)))
+        a, b = start / length, end / length
+        points = [tl + (bl - tl) * a, tr + (br - tr) * a, tl + (bl - tl) * b, tr + (br - tr) * b]
+    else:
+        length = max(1.0, float(np.linalg.norm(tr - tl)))
+        a, b = start / length, min(1.0, end / length)
+        points = [tl + (tr - tl) * a, bl + (br - bl) * a, tl + (tr - tl) * b, bl + (br - bl) * b]
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    left, top = math.floor(min(xs)), math.floor(min(ys))
+    return left, top, max(1, math.ceil(max(xs)) - left), max(1, math.ceil(max(ys)) - top)
+
+
+def _recognition(lines: list[TextLine]) -> Recognition:
+    """Lines in reading order, numbered; the page text in blocks of rows."""
+    words: list[Word] = []
+    paragraphs: list[str] = []
+    number = 0
+    for block_number, block in enumerate(blocks_in_order(lines)):
+        rows = []
+        for row in block:
+            for line in row:
+                words.extend(
+                    Word(w.text, w.confidence, w.box, line=number, block=block_number)
+                    for w in line.words
+                )
+                number += 1
+            rows.append(" ".join(join_words([w.text for w in line.words]) for line in row))
+        paragraphs.append("\n".join(rows))
+    return Recognition(
+        text="\n\n".join(paragraphs),
+        confidence=mean_confidence(words),
+        words=tuple(words),
+        engine="ppocr",
+    )
+
+
+__all__ = [
+    "LANGUAGES",
+    "MODELS",
+    "EngineInfo",
+    "PpOcr",
+    "available",
+    "calibrate",
+    "describe",
+    "load",
+    "models_dir",
+    "provider_for",
+    "reads",
+]
