@@ -243,3 +243,80 @@ def degrade(image: Image.Image, *, seed: int = 7) -> Image.Image:
     out = paper * (1.0 - 0.55 * ink[..., None])
     out += rng.normal(0, 3, out.shape)
     return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), mode="RGB")
+
+
+RECEIPT_LINES = (
+    "CORNER HARDWARE SDN BHD",
+    "12 Jalan Besar, Kuala Lumpur",
+    "TAX INVOICE  No 004512",
+    "Date 14/03/2024  Time 17:42",
+    "Hammer claw 16oz      1 x 24.90",
+    "Nails steel 2in box   2 x 6.50",
+    "Masking tape 24mm     3 x 3.20",
+    "Paint brush set       1 x 18.00",
+    "Subtotal                 65.50",
+    "Rounding                  0.00",
+    "TOTAL                    65.50",
+    "CASH                    100.00",
+    "CHANGE                   34.50",
+    "Thank you, please come again",
+)
+MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+def photographed(image: Image.Image, *, seed: int = 3) -> Image.Image:
+    """``image`` as a phone photographs it: slightly turned and in perspective, lit from one
+    side, out of focus, with sensor noise, colour and JPEG's losses (re-read from JPEG)."""
+    import io
+
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    page = np.asarray(image.convert("L"), dtype=np.uint8)
+    h, w = page.shape
+    margin = int(0.08 * max(h, w))
+    canvas = np.full((h + 2 * margin, w + 2 * margin), 90, np.uint8)  # a dark table
+    canvas[margin : margin + h, margin : margin + w] = page
+    ch, cw = canvas.shape
+    src = np.float32([[0, 0], [cw, 0], [cw, ch], [0, ch]])
+    jitter = rng.uniform(-0.025, 0.025, (4, 2)) * np.float32([cw, ch])
+    matrix = cv2.getPerspectiveTransform(src, (src + jitter).astype(np.float32))
+    warped = cv2.warpPerspective(canvas, matrix, (cw, ch), borderValue=90).astype(np.float32)
+    yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
+    light = 0.55 + 0.45 * (1 - xx / cw) * (0.7 + 0.3 * yy / ch)
+    blurred = cv2.GaussianBlur(warped * light, (0, 0), 1.1)
+    tint = np.float32([0.92, 0.9, 0.84])
+    colour = blurred[..., None] * tint[None, None, :] + rng.normal(0, 4, (ch, cw, 3))
+    out = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), mode="RGB")
+    buffer = io.BytesIO()
+    out.save(buffer, format="JPEG", quality=55)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+LEFT_COLUMN = (
+    "Rivers carry the rain from the hills",
+    "down to the valley towns, where mills",
+    "once turned their wheels in the spring",
+    "floods and ground the wheat of farms.",
+    "Today the old mill houses are homes,",
+    "and the water runs quietly past them.",
+)
+RIGHT_COLUMN = (
+    "Railways came to the valley in 1868,",
+    "bringing coal, visitors and letters",
+    "twice a day from the capital city.",
+    "The station closed a century later,",
+    "but its clock still keeps the time",
+    "above the door of the public library.",
+)
+
+
+def two_columns(*, size: int = 38, width: int = 2480, height: int = 1100) -> Image.Image:
+    """A clean 300-DPI page of two columns of prose whose lines stand level with each other."""
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    face = ImageFont.truetype(LATIN_FONT, size)
+    for x, lines in ((150, LEFT_COLUMN), (width // 2 + 80, RIGHT_COLUMN)):
+        for i, line in enumerate(lines):
+            draw.text((x, 150 + int(i * size * 1.8)), line, font=face, fill=20)
+    return image

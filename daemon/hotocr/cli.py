@@ -27,6 +27,7 @@ from hotocr.journal import Journal
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
 from hotocr.progress import PageProgress
+from hotocr.recognize import ppocr
 from hotocr.recognize.tesseract import resolve_engine
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.watching import scan
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("paths", nargs="+", type=Path)
     with_config(proc)
     proc.add_argument("--lang", help="languages, e.g. eng+deu (default: the config's)")
+    proc.add_argument(
+        "--recognizer",
+        choices=("auto", "tesseract", "ppocr"),
+        help="which recognizer reads the pages (default: the config's [ocr] recognizer)",
+    )
     proc.add_argument(
         "--executor",
         help='"local" or a Dask scheduler, tcp://HOST:PORT (default: the config\'s)',
@@ -195,6 +201,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     languages = tuple(args.lang.split("+")) if args.lang else watch.languages
     _require_tools(config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),)))
     settings = PageSettings.from_watch(watch, languages)
+    if args.recognizer:
+        settings = dataclasses.replace(settings, recognizer=args.recognizer)
     formats = args.outputs or watch.ocr.outputs
     files = list(_expand(args.paths, watch.ignore))
     if not files:
@@ -500,6 +508,44 @@ def _describe_outputs(watch: config.WatchConfig) -> tuple[str, str | None]:
         return f"{names}; pdf UNUSABLE", str(exc)
 
 
+def _check_ppocr(cfg: config.Config, line: Callable[[str, str], None]) -> list[str]:
+    """PP-OCR's package, runtime, models and execution provider; loads nothing."""
+    wanted = {watch.ocr.recognizer for watch in cfg.watches}
+    if not ppocr.available():
+        line("ppocr", f"NOT INSTALLED ({ppocr.INSTALL_HINT}): Tesseract reads every page")
+        return ["ppocr is not installed"] if "ppocr" in wanted else []
+    info = ppocr.describe()
+    line("ppocr", f"rapidocr {info.version}, onnxruntime {info.runtime}")
+    line("ppocr models", f"{ppocr.MODEL_NAME}, from {Path(info.models[0]).parent}")
+    backends = {watch.preprocess.backend for watch in cfg.watches}
+    providers = {backend: ppocr.provider_for(backend) for backend in sorted(backends)}
+    chosen = ", ".join(f"{p} (preprocess.backend {b})" for b, p in providers.items())
+    line("ppocr provider", f"{chosen}; available: {', '.join(info.providers)}")
+    return []
+
+
+def _describe_recognizer(watch: config.WatchConfig) -> tuple[str, str | None]:
+    """Which recognizer reads the folder's pages, and what stops it, for ``hotocr check``."""
+    wanted = watch.ocr.recognizer
+    spec = "+".join(watch.languages)
+    if wanted == "tesseract":
+        return "tesseract", None
+    if not ppocr.available():
+        if wanted == "ppocr":
+            return "ppocr: NOT INSTALLED", f"ppocr is not installed ({ppocr.INSTALL_HINT})"
+        return "auto: Tesseract only (PP-OCR not installed)", None
+    if not ppocr.reads(spec):
+        unknown = [n for n in spec.split("+") if n not in ppocr.LANGUAGES]
+        why = f"PP-OCR does not read {', '.join(unknown)}"
+        if wanted == "ppocr":
+            return f"ppocr: UNUSABLE ({why})", f'ocr.recognizer = "ppocr", but {why}'
+        return f"auto: Tesseract only ({why})", None
+    mapped = ", ".join(f"{n} -> {ppocr.LANGUAGES[n]}" for n in spec.split("+"))
+    if wanted == "ppocr":
+        return f"ppocr ({mapped})", None
+    return f"auto: PP-OCR for noisy pages, Tesseract for clean ones ({mapped})", None
+
+
 def _describe_fraktur(watch: config.WatchConfig) -> str:
     """How the folder's Fraktur pages are read, for ``hotocr check``."""
     if not config.fraktur_applies(watch.languages, watch.ocr.fraktur):
@@ -558,6 +604,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         line("qpdf", f"{qpdf.version()} (repairs a PDF whose page tree is broken)")
     except HotocrError as exc:
         line("qpdf", f"missing, such PDFs fail as corrupt: {exc}")
+    problems.extend(_check_ppocr(cfg, line))
     for i, watch in enumerate(cfg.watches):
         pre = watch.preprocess
         try:
@@ -568,6 +615,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             line(f"watch[{i}] backend", f"UNUSABLE: {exc}")
         line(f"watch[{i}] inbox", str(watch.inbox))
         line(f"watch[{i}] fraktur", _describe_fraktur(watch))
+        recognizer, problem = _describe_recognizer(watch)
+        line(f"watch[{i}] recognizer", recognizer)
+        if problem:
+            problems.append(f"watch[{i}]: {problem}")
         outputs, problem = _describe_outputs(watch)
         line(f"watch[{i}] outputs", outputs)
         if problem:

@@ -23,6 +23,7 @@ from hotocr.datatypes import DocumentResult, PageResult, PageSettings, PageTask
 from hotocr.errors import CorruptInput, HotocrError, TooLarge, WorkerCrashed, WorkerLost
 from hotocr.executors import PageExecutor, open_executor
 from hotocr.pages import SourceInfo
+from hotocr.recognize import ppocr
 
 #: A document whose pages killed a worker process this many times is given up.
 MAX_WORKER_CRASHES = 2
@@ -210,6 +211,7 @@ class PageScheduler:
                 languages=job.settings.languages,
                 pages=read,
                 tesseract_version=tesseract.version(),
+                ppocr_version=ppocr.version(),
                 seconds=time.monotonic() - job.started,
                 steps=job.settings.steps,
                 render_dpi=job.settings.render_dpi,

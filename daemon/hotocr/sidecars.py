@@ -64,6 +64,8 @@ def document_json(result: DocumentResult, *, name: str, path: str | None = None)
         "engine": {
             "hotocr": __version__,
             "tesseract": result.tesseract_version,
+            "ppocr": result.ppocr_version,
+            "recognizers": result.recognizers,
             "preprocess_backend": result.backend,
         },
         "preprocess": {"steps": list(result.steps), "render_dpi": result.render_dpi},
@@ -117,7 +119,13 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
             for c in page.corrections
         ],
         "words": [
-            {"text": w.text, "confidence": w.confidence, "box": list(w.box), "line": w.line}
+            {
+                "text": w.text,
+                "confidence": w.confidence,
+                "box": list(w.box),
+                "line": w.line,
+                "block": w.block,
+            }
             for w in page.words
         ],
     }
@@ -129,6 +137,7 @@ def _recipe_json(page: PageResult) -> dict[str, Any] | None:
     if recipe is None:
         return None
     return {
+        "recognizer": recipe.recognizer,
         "model": recipe.model,
         "steps": list(recipe.steps),
         "scale": round(recipe.scale, 3),

@@ -44,6 +44,18 @@ NOUN_MIN_GAIN = 3.5
 LONG_S_MIN = 4.0
 LONG_S_GAIN = 2.5
 LONG_S_MAX_F = 4
+#: Words run together (``TAXINVOICE``, ``youfor``; PP-OCR drops spaces more often than
+#: Tesseract) are split where the lexicon is sure: a token of at least ``SPLIT_MIN_LENGTH``
+#: letters that the lexicon does not know (below ``SPLIT_UNKNOWN``) and that splits in exactly
+#: one way into two words each at least ``SPLIT_MIN_PART`` frequent (two-letter parts at least
+#: ``SPLIT_SHORT_PART``), in languages that do not write compounds as one word.
+SPLIT_LANGUAGES = frozenset({"en", "fr", "it", "es"})
+SPLIT_MIN_LENGTH = 6
+SPLIT_UNKNOWN = 1.0
+SPLIT_MIN_PART = 3.0
+SPLIT_SHORT_PART = 5.0
+#: All-capital tokens this long are no acronyms: they may be split.
+SPLIT_CAPITALS_LENGTH = 8
 #: A token starting with a digit (``1s``, ``5m``) is a unit or a code unless it misreads one of
 #: the most frequent words of the language.
 DIGIT_LEADING_MIN = 6.0
@@ -61,11 +73,12 @@ _PROTECTED = re.compile(
             r"\b\w*\d\w*(?:[-/]\w+)+\b",  # codes with digits and hyphens: INV-2024-07
             r"\b(?=\w*\d\w*\d)\w+\b",  # two or more digits: 2024, B12, X500, 10kg
             r"\b[A-Z]{1,2}\d{1,2}\b|\b\d[A-Z]{1,2}\b",  # short codes: A4, B2, 3M, F1
-            r"\b[A-Z]{2,}\b",  # acronyms: VAT, IBAN, GmbH is mixed and not matched here
             r"\b\d+(?:st|nd|rd|th|e|er|ère|ème|te|de)\b",  # ordinals
         )
     )
 )
+#: Acronyms: VAT, IBAN (GmbH is mixed and not matched); protected like the spans above.
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 _SENTENCE_END = frozenset(".!?:\n\f")
 
 
@@ -95,6 +108,7 @@ class Lexicon:
                     if plain != word and zipf > self._accented.get(plain, ("", 0.0))[1]:
                         self._accented[plain] = (word, zipf)
         self.capitalises_nouns = bool(NOUN_CAPITALISING & set(codes))
+        self.splits_run_together = bool(codes) and set(codes) <= SPLIT_LANGUAGES
         self._user = {w.lower() for w in extra_words}
         for word in self._user:
             self._freq[word] = max(self._freq.get(word, 0.0), 5.0)
@@ -142,7 +156,13 @@ class Corrector:
         if not self._lex.languages and not self._rules:
             return Corrected(text, ())
         protected = [m.span() for m in _PROTECTED.finditer(text)]
-        tokens = [m for m in _TOKEN.finditer(text) if not _inside(m.span(), protected)]
+        acronyms = [m.span() for m in _ACRONYM.finditer(text)]
+        tokens: list[re.Match[str]] = []
+        capitals: list[re.Match[str]] = []
+        for m in _TOKEN.finditer(text):
+            if _inside(m.span(), protected):
+                continue
+            (capitals if _inside(m.span(), acronyms) else tokens).append(m)
         vocabulary = Counter(m.group().lower() for m in tokens if m.group().isalpha())
         fixes: dict[int, str] = {}
         for i, match in enumerate(tokens):
@@ -150,7 +170,12 @@ class Corrector:
             if fixed is not None:
                 fixes[i] = fixed
         self._fix_lone_symbols(text, tokens, fixes)
-        return _apply(text, tokens, fixes)
+        replaced = [(tokens[i], word) for i, word in fixes.items()]
+        for match in capitals:
+            pieces = self._split(match.group())
+            if pieces is not None and len(match.group()) >= SPLIT_CAPITALS_LENGTH:
+                replaced.append((match, pieces))
+        return _apply(text, sorted(replaced, key=lambda one: one[0].start()))
 
     def _fix_token(
         self,
@@ -164,6 +189,9 @@ class Corrector:
             return self._rules[token]
         if len(token) < 2 or not any(c.isalpha() for c in token):
             return None
+        pieces = self._split(token)
+        if pieces is not None and not self._trusted(text, match, vocabulary, None):
+            return pieces
         low = token.lower()
         long_s = self._long_s(token, low, confidences)
         if long_s is not None:
@@ -193,6 +221,29 @@ class Corrector:
         if not suspicious and self._lex.zipf(best) - raw_zipf < needed:
             return None
         return _with_case(token, best, _sentence_start(text, match.start()))
+
+    def _split(self, token: str) -> str | None:
+        """``token`` with a space where two words ran together, where the lexicon is sure."""
+        low = token.lower()
+        if (
+            not self._lex.splits_run_together
+            or len(token) < SPLIT_MIN_LENGTH
+            or not token.isalpha()
+            or self._lex.zipf(low) >= SPLIT_UNKNOWN
+            or self._lex.is_user_word(low)
+        ):
+            return None
+        splits = [
+            i
+            for i in range(2, len(low) - 1)
+            if all(
+                self._lex.zipf(part) >= (SPLIT_SHORT_PART if len(part) == 2 else SPLIT_MIN_PART)
+                for part in (low[:i], low[i:])
+            )
+        ]
+        if len(splits) != 1:
+            return None  # no split, or more than one: not sure
+        return f"{token[: splits[0]]} {token[splits[0] :]}"
 
     def _long_s(self, token: str, low: str, confidences: Mapping[str, float] | None) -> str | None:
         """The word a Fraktur long s read as f stands for, where that is clear."""
@@ -288,19 +339,19 @@ def _with_case(printed: str, word: str, sentence_start: bool) -> str:
     return word
 
 
-def _apply(text: str, tokens: list[re.Match[str]], fixes: dict[int, str]) -> Corrected:
+def _apply(text: str, replaced: list[tuple[re.Match[str], str]]) -> Corrected:
+    """``text`` with each token replaced (in order of their places in it)."""
     out: list[str] = []
     corrections: list[Correction] = []
     pos = 0
-    for i in sorted(fixes):
-        match = tokens[i]
+    for match, word in replaced:
         start, end = match.span()
         # A run of spaces after a corrected token is OCR noise too: keep one.
         while end + 1 < len(text) and text[end] == " " and text[end + 1] == " ":
             end += 1
         out.append(text[pos:start])
-        out.append(fixes[i])
-        corrections.append(Correction(raw=text[start:end], fixed=fixes[i], offset=start))
+        out.append(word)
+        corrections.append(Correction(raw=text[start:end], fixed=word, offset=start))
         pos = end
     out.append(text[pos:])
     return Corrected("".join(out), tuple(corrections))

@@ -59,12 +59,12 @@ def decide(
     spec = "+".join(languages)
     if recognizer == "tesseract":
         return Decision("tesseract", 'ocr.recognizer = "tesseract"')
+    if not ppocr_ready:
+        return Decision("tesseract", "PP-OCR is not installed: Tesseract")
+    if not ppocr.reads(spec):
+        return Decision("tesseract", f"PP-OCR does not read {spec}: Tesseract")
     if recognizer == "ppocr":
         return Decision("ppocr", 'ocr.recognizer = "ppocr"')
-    if not ppocr_ready:
-        return Decision("tesseract", "PP-OCR is not installed")
-    if not ppocr.reads(spec):
-        return Decision("tesseract", f"PP-OCR does not read {spec}")
     noisy = _noisy(languages, survey)
     if noisy:
         return Decision("ppocr", noisy, second="tesseract")

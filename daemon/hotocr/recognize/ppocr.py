@@ -22,6 +22,7 @@ about as bad whichever engine read it (measured on the development set,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -73,6 +74,9 @@ MODELS = (
         "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
     ),
 )
+
+#: What the models are, for the JSON and ``hotocr check``.
+MODEL_NAME = "PP-OCRv6 small (detection, recognition), PP-OCR mobile v2.0 line orientation"
 
 #: Tesseract languages that PP-OCR's multilingual recognition model reads (Chinese, Japanese,
 #: English and the Latin-script languages of PP-OCRv6), with PP-OCR's name for each.
@@ -184,6 +188,14 @@ def provider_for(backend: str) -> str:
     import onnxruntime as ort  # noqa: PLC0415 - only where PP-OCR reads
 
     return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
+
+
+@cache
+def version() -> str:
+    """``rapidocr 3.10.0, PP-OCRv6 small``; "" where PP-OCR is not installed."""
+    if not available():
+        return ""
+    return f"{PACKAGE} {importlib.metadata.version(PACKAGE)}, {MODEL_NAME}"
 
 
 def reads(languages: str) -> bool:
@@ -318,16 +330,23 @@ class PpOcr:
         gray = np.asarray(image, dtype=np.uint8)
         found = self._detect(gray)
         self._turn_upside_down(found, deadline)
+        level = _levelling(found)
         lines = []
+        on_page: dict[int, Word] = {}  # the words as laid out level -> as on the page
         for line, (text, columns, scores, width) in zip(
             found, self._recognize([f.crop for f in found], deadline), strict=True
         ):
             if not text.strip() or float(np.mean(scores)) < MIN_LINE_SCORE:
                 continue
-            words = _words(text, columns, scores, width, line)
-            if words:
-                lines.append(TextLine(words, line_box(words)))
-        return _recognition(lines)
+            # Put in order as if the page were level: a skewed page's rows stay rows.
+            levelled = []
+            for word, corners in _words(text, columns, scores, width, line):
+                flat = dataclasses.replace(word, box=_box(corners @ level.T))
+                on_page[id(flat)] = word
+                levelled.append(flat)
+            if levelled:
+                lines.append(TextLine(levelled, line_box(levelled)))
+        return _recognition(lines, on_page)
 
     # - detection -
 
@@ -410,6 +429,31 @@ def det_scale(height: int, width: int, text_height: float | None) -> float:
     return scale
 
 
+#: Lines at least this many times as long as high tell the page's skew.
+SKEW_LINE_RATIO = 3.0
+
+
+def _levelling(found: Sequence[_Found]) -> np.ndarray:
+    """The rotation (2x2) that makes the page's text lines level: the median slope of its
+    long lines turned away."""
+    angles = []
+    for line in found:
+        tl, tr, _, bl = line.quad
+        length = float(np.linalg.norm(tr - tl))
+        if not line.upright and length >= SKEW_LINE_RATIO * float(np.linalg.norm(bl - tl)):
+            angles.append(math.atan2(float(tr[1] - tl[1]), float(tr[0] - tl[0])))
+    angle = float(np.median(angles)) if angles else 0.0
+    cos, sin = math.cos(angle), math.sin(angle)
+    return np.array([[cos, sin], [-sin, cos]])
+
+
+def _box(points: np.ndarray) -> tuple[int, int, int, int]:
+    """The points' bounding box as left, top, width, height."""
+    left, top = math.floor(float(points[:, 0].min())), math.floor(float(points[:, 1].min()))
+    right, bottom = math.ceil(float(points[:, 0].max())), math.ceil(float(points[:, 1].max()))
+    return left, top, max(1, right - left), max(1, bottom - top)
+
+
 def _check(deadline: float) -> None:
     if time.monotonic() > deadline:
         raise PageTimeout("PP-OCR did not finish the page within the page timeout")
@@ -451,7 +495,7 @@ def _normalised(crop: np.ndarray, height: int, max_width: int, padded: int) -> n
 
 def _words(
     text: str, columns: list[int], scores: list[float], column: float, line: _Found
-) -> list[Word]:
+) -> list[tuple[Word, np.ndarray]]:
     """The line's words with their boxes on the page: characters are split into words at
     spaces, at wide gaps between columns, and around each CJK character (a word of its own,
     as Tesseract reads Chinese)."""
@@ -474,19 +518,20 @@ def _words(
         left = columns[group[0]] * column
         right = (columns[group[-1]] + 1) * column
         score = float(np.mean([scores[i] for i in group]))
-        words.append(
-            Word(
-                text="".join(text[i] for i in group),
-                confidence=round(calibrate(score), 2),
-                box=_on_page(line, left, right),
-                line=0,  # numbered in reading order by _recognition
-            )
+        corners = _on_page(line, left, right)
+        word = Word(
+            text="".join(text[i] for i in group),
+            confidence=round(calibrate(score), 2),
+            box=_box(corners),
+            line=0,  # numbered in reading order by _recognition
         )
+        words.append((word, corners))
     return words
 
 
-def _on_page(line: _Found, start: float, end: float) -> tuple[int, int, int, int]:
-    """A stretch of a crop, from ``start`` to ``end`` along its text, as a box on the page."""
+def _on_page(line: _Found, start: float, end: float) -> np.ndarray:
+    """A stretch of a crop, from ``start`` to ``end`` along its text: its corners on the
+    page (4 x 2)."""
     tl, tr, br, bl = line.quad
     if line.upright:  # the text ran down the page: along the crop is down the quad
         length = max(1.0, float(np.linalg.norm(bl - tl)))
@@ -496,14 +541,12 @@ def _on_page(line: _Found, start: float, end: float) -> tuple[int, int, int, int
         length = max(1.0, float(np.linalg.norm(tr - tl)))
         a, b = start / length, min(1.0, end / length)
         points = [tl + (tr - tl) * a, bl + (br - bl) * a, tl + (tr - tl) * b, bl + (br - bl) * b]
-    xs = [float(p[0]) for p in points]
-    ys = [float(p[1]) for p in points]
-    left, top = math.floor(min(xs)), math.floor(min(ys))
-    return left, top, max(1, math.ceil(max(xs)) - left), max(1, math.ceil(max(ys)) - top)
+    return np.array(points, dtype=np.float64)
 
 
-def _recognition(lines: list[TextLine]) -> Recognition:
-    """Lines in reading order, numbered; the page text in blocks of rows."""
+def _recognition(lines: list[TextLine], on_page: dict[int, Word]) -> Recognition:
+    """Lines in reading order, numbered; the page text in blocks of rows. ``lines`` hold
+    the words as laid out level; ``on_page`` gives each as it lies on the page."""
     words: list[Word] = []
     paragraphs: list[str] = []
     number = 0
@@ -512,7 +555,7 @@ def _recognition(lines: list[TextLine]) -> Recognition:
         for row in block:
             for line in row:
                 words.extend(
-                    Word(w.text, w.confidence, w.box, line=number, block=block_number)
+                    dataclasses.replace(on_page[id(w)], line=number, block=block_number)
                     for w in line.words
                 )
                 number += 1
@@ -538,4 +581,5 @@ __all__ = [
     "models_dir",
     "provider_for",
     "reads",
+    "version",
 ]
