@@ -2,8 +2,9 @@
 
 "plain" is the ``tesseract`` program on the page as it came (``tesseract IMG -``; a PDF page
 or a frame of a multi-page TIFF is first drawn or taken out as a PNG), with the set's
-language: no preprocessing, no orientation detection, no correction. "hotocr" is the default
-pipeline of a watch folder that overrides nothing, with the same language.
+language: no preprocessing, no orientation detection, no correction. "tesseract", "ppocr"
+and "auto" are the default pipeline of a watch folder that overrides nothing, with the same
+language, and ``[ocr] recognizer`` set so ("auto" is the default).
 
 Sets: folders in ``../shared/eval``'s layout (``manifest.tsv``, ``pages/``, ``gt/``) and
 ``synthetic``, the stained Chinese contract of the tests. Default: ``../shared/eval`` and
@@ -17,6 +18,7 @@ ground-truth words): forms and receipts have an approximate reading order. CPU s
 this process's and its children's (OSD runs as a program), per page, two pages at a time.
 
     .venv/bin/python bench/quality.py [--set DIR|synthetic ...] [--compare OLD.json]
+        [--conditions plain,tesseract,ppocr,auto]
 
 Writes ``bench/out/quality-<set>.json`` and prints a Markdown table per set.
 """
@@ -24,6 +26,7 @@ Writes ``bench/out/quality-<set>.json`` and prints a Markdown table per set.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing
@@ -48,6 +51,8 @@ from tests.conftest import CJK_FONT, CONTRACT_LINES, degrade, render_page
 
 #: A page worse than plain Tesseract by more than this is listed.
 WORSE_BY = 0.02
+#: What reads each page: the program alone, and hotocr with each ``[ocr] recognizer``.
+CONDITIONS = ("plain", "tesseract", "ppocr", "auto")
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,8 @@ def read(job: Job) -> Reading:
     if job.condition == "plain":
         text = _plain(job)
         return Reading(text, float("nan"), _cpu() - start)
-    result = process_page(
-        PageTask(job.source, job.kind, job.number, PageSettings.defaults(job.languages))
-    )
+    settings = dataclasses.replace(PageSettings.defaults(job.languages), recognizer=job.condition)
+    result = process_page(PageTask(job.source, job.kind, job.number, settings))
     chose = describe_choices(result)
     return Reading(result.text, result.confidence, _cpu() - start, chose)
 
@@ -94,7 +98,7 @@ def describe_choices(result: object) -> str:
     recipe = getattr(result, "recipe", None)
     if recipe is None:
         return ""
-    parts = [recipe.model]
+    parts = [recipe.recognizer, recipe.model]
     if recipe.scale != 1.0:
         parts.append(f"x{recipe.scale:.2f}")
     steps = [s for s in recipe.steps if s not in ("downscale", "fit_text")]
@@ -104,6 +108,8 @@ def describe_choices(result: object) -> str:
         parts.append("both ways: " + ("without" if background.startswith("left out") else "with"))
     if "contrast" in recipe.reasons:
         parts.append("faint ink")
+    if "read both ways" in recipe.reasons.get("recognizer", ""):
+        parts.append("both read")
     return "; ".join(parts)
 
 
@@ -128,13 +134,13 @@ def _plain(job: Job) -> str:
     return run.stdout.split("\f")[0]
 
 
-def jobs_for(items: list[EvalItem]) -> list[tuple[Job, str]]:
+def jobs_for(items: list[EvalItem], conditions: tuple[str, ...]) -> list[tuple[Job, str]]:
     out = []
     for item in items:
         info = pages.inspect(item.file)
         for number in range(1, info.pages + 1):
             truth = item.truth_pages[number - 1] if number <= len(item.truth_pages) else ""
-            for condition in ("plain", "hotocr"):
+            for condition in conditions:
                 group = item.kind.split("-")[0]
                 job = Job(item.id, group, number, condition, item.file, info.kind, item.languages)
                 out.append((job, truth))
@@ -148,18 +154,29 @@ def synthetic_items(tmp: Path) -> list[EvalItem]:
     return [EvalItem("synthetic_stained_contract", contract, [truth], ("chi_sim",), "synthetic")]
 
 
-def report(name: str, rows: list[dict[str, object]], previous: dict[str, float]) -> str:
+def report(
+    name: str,
+    rows: list[dict[str, object]],
+    previous: dict[str, float],
+    conditions: tuple[str, ...],
+) -> str:
+    ours = [c for c in conditions if c != "plain"]
+    final = ours[-1] if ours else "plain"  # the pipeline as it ships: auto, when run
     lines = [f"### {name}", ""]
     lines += [
-        "| page | CER plain | CER hotocr | words plain | words hotocr | conf | CPU s plain | "
-        "CPU s hotocr | hotocr chose |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| page | "
+        + " | ".join(f"CER {c}" for c in conditions)
+        + f" | conf {final} | "
+        + " | ".join(f"CPU s {c}" for c in conditions)
+        + f" | {final} chose |",
+        "|---|" + "---|" * (2 * len(conditions) + 2),
     ]
     for r in rows:
+        cers = " | ".join(f"{r[f'{c}_cer']:.3f}" for c in conditions)
+        cpus = " | ".join(f"{r[f'{c}_cpu']:.2f}" for c in conditions)
+        conf = r.get(f"{final}_conf", float("nan"))
         lines.append(
-            f"| {r['id']} p{r['page']} | {r['plain_cer']:.3f} | {r['hotocr_cer']:.3f} | "
-            f"{r['plain_wer']:.3f} | {r['hotocr_wer']:.3f} | {r['hotocr_conf']:.1f} | "
-            f"{r['plain_cpu']:.2f} | {r['hotocr_cpu']:.2f} | {r['chose']} |"
+            f"| {r['id']} p{r['page']} | {cers} | {conf:.1f} | {cpus} | {r.get('chose', '')} |"
         )
     groups: dict[str, list[dict[str, object]]] = defaultdict(list)
     for r in rows:
@@ -167,37 +184,55 @@ def report(name: str, rows: list[dict[str, object]], previous: dict[str, float])
     groups["all"] = rows
     lines += [
         "",
-        "| group | pages | weighted CER plain | hotocr | ratio | mean CER plain | hotocr | "
-        "CPU s/page plain | hotocr | added |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| group | pages | "
+        + " | ".join(f"weighted CER {c}" for c in conditions)
+        + (f" | {final} / plain" if "plain" in conditions else "")
+        + " | "
+        + " | ".join(f"CPU s/page {c}" for c in conditions)
+        + " |",
+        "|---|---|" + "---|" * (2 * len(conditions) + ("plain" in conditions)),
     ]
     for group, members in groups.items():
         length = sum(int(str(r["length"])) for r in members)
-        plain = sum(int(str(r["plain_edits"])) for r in members) / max(1, length)
-        ours = sum(int(str(r["hotocr_edits"])) for r in members) / max(1, length)
+        weighted = {
+            c: sum(int(str(r[f"{c}_edits"])) for r in members) / max(1, length) for c in conditions
+        }
         n = len(members)
-        cpu_p = sum(float(str(r["plain_cpu"])) for r in members) / n
-        cpu_h = sum(float(str(r["hotocr_cpu"])) for r in members) / n
-        mean_p = sum(float(str(r["plain_cer"])) for r in members) / n
-        mean_h = sum(float(str(r["hotocr_cer"])) for r in members) / n
-        lines.append(
-            f"| {group} | {n} | {plain:.4f} | {ours:.4f} | {ours / max(plain, 1e-9):.2f} | "
-            f"{mean_p:.3f} | {mean_h:.3f} | {cpu_p:.2f} | {cpu_h:.2f} | {cpu_h - cpu_p:+.2f} |"
+        cpu = {c: sum(float(str(r[f"{c}_cpu"])) for r in members) / n for c in conditions}
+        ratio = (
+            f" | {weighted[final] / max(weighted['plain'], 1e-9):.2f}"
+            if "plain" in conditions
+            else ""
         )
-    worse = [
-        f"{r['id']} p{r['page']} ({r['plain_cer']:.3f} -> {r['hotocr_cer']:.3f})"
-        for r in rows
-        if float(str(r["hotocr_cer"])) > float(str(r["plain_cer"])) + WORSE_BY
-    ]
-    lines += ["", f"Pages worse than plain by more than {WORSE_BY}: {', '.join(worse) or 'none'}"]
+        lines.append(
+            f"| {group} | {n} | "
+            + " | ".join(f"{weighted[c]:.4f}" for c in conditions)
+            + ratio
+            + " | "
+            + " | ".join(f"{cpu[c]:.2f}" for c in conditions)
+            + " |"
+        )
+    if "plain" in conditions and final != "plain":
+        worse = [
+            f"{r['id']} p{r['page']} ({r['plain_cer']:.3f} -> {r[f'{final}_cer']:.3f})"
+            for r in rows
+            if float(str(r[f"{final}_cer"])) > float(str(r["plain_cer"])) + WORSE_BY
+        ]
+        lines += [
+            "",
+            f"Pages {final} reads worse than plain by more than {WORSE_BY}: "
+            + (", ".join(worse) or "none"),
+        ]
     if previous:
         regressed = [
-            f"{r['id']} p{r['page']} ({previous[key]:.3f} -> {r['hotocr_cer']:.3f})"
+            f"{r['id']} p{r['page']} ({previous[key]:.3f} -> {r[f'{final}_cer']:.3f})"
             for r in rows
             if (key := f"{r['id']} p{r['page']}") in previous
-            and float(str(r["hotocr_cer"])) > previous[key] + 0.0005
+            and float(str(r[f"{final}_cer"])) > previous[key] + 0.0005
         ]
-        lines.append(f"Pages worse than the compared run: {', '.join(regressed) or 'none'}")
+        lines.append(
+            f"Pages {final} reads worse than the compared run: {', '.join(regressed) or 'none'}"
+        )
     return "\n".join(lines)
 
 
@@ -206,12 +241,21 @@ def main() -> None:
     parser.add_argument("--set", dest="sets", action="append", help="a folder, or synthetic")
     parser.add_argument("--compare", type=Path, help="an earlier report: its hotocr CER per page")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--conditions",
+        default=",".join(CONDITIONS),
+        help="comma-separated, of " + ", ".join(CONDITIONS),
+    )
     args = parser.parse_args()
+    conditions = tuple(args.conditions.split(","))
     sets = args.sets or [str(EVAL), "synthetic"]
     previous: dict[str, float] = {}
     if args.compare:
         for row in json.loads(args.compare.read_text(encoding="utf-8"))["rows"]:
-            previous[f"{row['id']} p{row['page']}"] = row["hotocr_cer"]
+            # Reports before the second recognizer called the pipeline "hotocr".
+            cer = row.get("auto_cer", row.get("hotocr_cer"))
+            if cer is not None:
+                previous[f"{row['id']} p{row['page']}"] = cer
     tmp = Path(tempfile.mkdtemp())
     named = [
         ("synthetic", synthetic_items(tmp))
@@ -224,7 +268,7 @@ def main() -> None:
     print(f"Machine: {machine()}, {dt.date.today().isoformat()}\n")
     with ProcessPoolExecutor(args.workers, initializer=init_worker, mp_context=ctx) as pool:
         for name, items in named:
-            jobs = jobs_for(items)
+            jobs = jobs_for(items, conditions)
             start = time.perf_counter()
             readings = list(pool.map(read, [job for job, _ in jobs]))
             wall = time.perf_counter() - start
@@ -243,7 +287,7 @@ def main() -> None:
                 row[f"{job.condition}_conf"] = reading.confidence
                 row[f"{job.condition}_cpu"] = round(reading.cpu_seconds, 3)
                 row[f"{job.condition}_text"] = reading.text
-                if job.condition == "hotocr":
+                if job.condition == conditions[-1]:
                     row["chose"] = reading.chose
             data = {
                 "date": dt.date.today().isoformat(),
@@ -254,7 +298,7 @@ def main() -> None:
             }
             out = OUT / f"quality-{name}.json"
             out.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-            print(report(name, list(rows.values()), previous))
+            print(report(name, list(rows.values()), previous, conditions))
             print(f"\n({len(rows)} pages in {wall:.0f} s; {out})\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -267,10 +269,6 @@ MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 def photographed(image: Image.Image, *, seed: int = 3) -> Image.Image:
     """``image`` as a phone photographs it: slightly turned and in perspective, lit from one
     side, out of focus, with sensor noise, colour and JPEG's losses (re-read from JPEG)."""
-    import io
-
-    import cv2
-
     rng = np.random.default_rng(seed)
     page = np.asarray(image.convert("L"), dtype=np.uint8)
     h, w = page.shape

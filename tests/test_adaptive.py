@@ -20,14 +20,10 @@ from hotocr.preprocess import preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.plan import plan_page
 from hotocr.preprocess.survey import survey
+from hotocr.reading import _if_text_was_left, choose_model
 from hotocr.recognize import ReadRequest
 from hotocr.recognize.tesseract import read
-from hotocr.worker import (
-    _if_text_was_left,
-    choose_model,
-    on_page,
-    process_page,
-)
+from hotocr.worker import on_page, process_page
 
 from .conftest import ENGLISH_LINES, cer, degrade, eval_path, render_page
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hotocr import worker
+from hotocr import reading, worker
+from hotocr.datatypes import PageSettings, PageTask
 from hotocr.orientation import ascender_ratio, looks_upside_down, sure_turn
 from hotocr.pages import Kind
 from hotocr.preprocess import to_gray
@@ -60,16 +61,16 @@ def test_turned_latin_pages_are_read_without_osd(monkeypatch: pytest.MonkeyPatch
     program is never started (a spy on the real call; recognition is real)."""
     path = eval_path("pages", "ocrmypdf_cardinal.pdf")
     calls: list[object] = []
-    real = worker.tesseract.detect_orientation
+    real = reading.tesseract.detect_orientation
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append(args)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(worker.tesseract, "detect_orientation", spy)
+    monkeypatch.setattr(reading.tesseract, "detect_orientation", spy)
     rotations = []
     for number in (1, 2, 3, 4):
-        task = worker.PageTask(path, Kind.PDF, number, worker.PageSettings.defaults())
+        task = PageTask(path, Kind.PDF, number, PageSettings.defaults())
         result = worker.process_page(task)
         assert result.confidence > 90
         rotations.append(result.rotation)

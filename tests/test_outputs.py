@@ -30,11 +30,11 @@ SCHEMAS = Path(__file__).parent / "schemas"
 ALL = "txt,json,pdf,hocr,alto"
 
 
-def process(*files: Path, out: Path, outputs: str = ALL) -> None:
+def process(*files: Path, out: Path, outputs: str = ALL, extra: tuple[str, ...] = ()) -> None:
     run = subprocess.run(
         [
             *(sys.executable, "-m", "hotocr", "process", *map(str, files)),
-            *("--output", str(out), "--outputs", outputs, "--lang", "eng"),
+            *("--output", str(out), "--outputs", outputs, "--lang", "eng", *extra),
         ],
         capture_output=True,
         text=True,

@@ -486,9 +486,8 @@ def _check_cluster(cfg: config.Config, line: Callable[[str, str], None]) -> list
     for name, found in sorted(workers.items()):
         missing = [lang for lang in needed if lang not in found["languages"]]
         state = f"missing languages {', '.join(missing)}" if missing else "ok"
-        line(
-            "  worker", f"{name}: hotocr {found['hotocr']}, tesseract {found['tesseract']}, {state}"
-        )
+        versions = f"hotocr {found['hotocr']}, tesseract {found['tesseract']}"
+        line("  worker", f"{name}: {versions}, ppocr {found.get('ppocr', 'unknown')}, {state}")
         if missing:
             problems.append(f"worker {name} lacks languages: {', '.join(missing)}")
     return problems

@@ -29,6 +29,7 @@ from hotocr._exec import tesseract
 from hotocr.config import tesseract_languages
 from hotocr.datatypes import PageData, PageResult, PageSettings, PageTask
 from hotocr.errors import MissingDependency, WorkerCrashed, WorkerLost
+from hotocr.recognize import ppocr
 from hotocr.worker import (
     correct_page,
     describe_backend,
@@ -88,6 +89,7 @@ def probe_worker() -> dict[str, Any]:
         "hotocr": __version__,
         "tesseract": tesseract.version(),
         "languages": sorted(tesseract.languages()),
+        "ppocr": ppocr.version() or "not installed",
     }
 
 

@@ -31,8 +31,10 @@ GUTTER_LINES = 0.5
 #: ... and at least two of the columns it makes are prose (a narrow one beside them may hold
 #: margin notes): at least this many lines ...
 COLUMN_MIN_LINES = 4
-#: ... whose median width is at least this many line heights (about 12 characters).
+#: ... whose median width is at least this many line heights (about 12 characters) and
+#: words (a form's labels beside their values are shorter: 2-4 words) ...
 PROSE_WIDTH_LINES = 6.0
+PROSE_WORDS = 5
 #: A gap this many line heights tall between two stretches of lines starts a new block.
 BLOCK_GAP_LINES = 1.0
 #: Lines narrower than this share of the text's width may stand in columns; wider ones
@@ -226,7 +228,10 @@ def _split(lines: list[TextLine], *, axis: int, gap: float) -> list[list[TextLin
 def _is_prose(lines: list[TextLine], unit: float) -> bool:
     if len(lines) < COLUMN_MIN_LINES:
         return False
-    return statistics.median(line.width for line in lines) >= PROSE_WIDTH_LINES * unit
+    return (
+        statistics.median(line.width for line in lines) >= PROSE_WIDTH_LINES * unit
+        and statistics.median(len(line.words) for line in lines) >= PROSE_WORDS
+    )
 
 
 def join_words(words: Sequence[str]) -> str:
