@@ -88,7 +88,13 @@ def read(
     model, model_reason = choose_model(page.gray, settings, work)
     auto = settings.recognizer == "auto" and settings.adaptive
     surveyed = survey(page.gray, dpi) if auto else None
-    decision = choice.decide(settings.recognizer, model, surveyed, ppocr_ready=ppocr.available())
+    decision = choice.decide(
+        settings.recognizer,
+        model,
+        surveyed,
+        photo=choice.is_photo(page.colour is not None, dpi),
+        ppocr_ready=ppocr.available(),
+    )
     chosen = dataclasses.replace(settings, languages=model, recognizer=decision.first)
     rotation, prep, rec = _orient_and_recognize(page, dpi, chosen, backend, work, surveyed=surveyed)
     fraktur = rec.engine == "tesseract" and model != settings.languages

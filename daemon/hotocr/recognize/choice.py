@@ -8,8 +8,10 @@ above all those in columns, Tesseract is as good or better, and 3-4x cheaper. So
 1. A folder whose languages PP-OCR cannot read uses Tesseract; where PP-OCR is not
    installed, too.
 2. What the page shows before it is read decides which engine reads first: PP-OCR for
-   Chinese or Japanese script, text too small for Tesseract (a fax), or paper that is dark
-   or uneven (a photo, a stain); Tesseract for anything else.
+   Chinese or Japanese script, text too small for Tesseract (a fax), or a photograph (a
+   colour image that says no scan resolution: receipts and book pages taken with a
+   phone); Tesseract for anything else. Paper measures do not decide: a bilevel scan's
+   black border looks as uneven as a stain.
 3. A first reading that is sure of itself is kept. Where it is unsure, the page is read by
    the other engine too, and the reading with the higher confidence (one scale for both,
    ``ppocr.calibrate``) is kept, with a margin for PP-OCR's better character accuracy on
@@ -28,10 +30,8 @@ from hotocr.recognize import ppocr
 CJK_LANGUAGES = frozenset({"chi_sim", "chi_tra", "jpn"})
 #: Text lower than this (px, as scanned) is too small for Tesseract: a 100-DPI fax.
 SMALL_TEXT = 12.0
-#: Paper this uneven (grey levels, 5th to 95th percentile) or this dark is a photo or a
-#: stain (``preprocess.plan`` cleans such paper for sure).
-UNEVEN_PAPER = 100
-DARK_PAPER = 150
+#: A colour image below this resolution (or with none) is a photograph.
+PHOTO_DPI = 150
 #: A Tesseract reading at least this confident is kept without asking PP-OCR (clean pages
 #: read at 93-96; the noisy development pages at 64-93).
 TESSERACT_SURE = 92.0
@@ -53,9 +53,15 @@ class Decision:
 
 
 def decide(
-    recognizer: str, languages: tuple[str, ...], survey: Survey | None, *, ppocr_ready: bool
+    recognizer: str,
+    languages: tuple[str, ...],
+    survey: Survey | None,
+    *,
+    photo: bool,
+    ppocr_ready: bool,
 ) -> Decision:
-    """The reading plan of a page of a folder configured with ``recognizer``."""
+    """The reading plan of a page of a folder configured with ``recognizer``; ``photo``:
+    the page is a photograph (``is_photo``)."""
     spec = "+".join(languages)
     if recognizer == "tesseract":
         return Decision("tesseract", 'ocr.recognizer = "tesseract"')
@@ -65,24 +71,26 @@ def decide(
         return Decision("tesseract", f"PP-OCR does not read {spec}: Tesseract")
     if recognizer == "ppocr":
         return Decision("ppocr", 'ocr.recognizer = "ppocr"')
-    noisy = _noisy(languages, survey)
+    noisy = _noisy(languages, survey, photo)
     if noisy:
         return Decision("ppocr", noisy, second="tesseract")
     return Decision("tesseract", "a clean page", second="ppocr")
 
 
-def _noisy(languages: tuple[str, ...], survey: Survey | None) -> str:
+def is_photo(colour: bool, dpi: int | None) -> bool:
+    """A colour image that says no scan resolution, or a screen's: taken with a camera."""
+    return colour and (dpi is None or dpi < PHOTO_DPI)
+
+
+def _noisy(languages: tuple[str, ...], survey: Survey | None, photo: bool) -> str:
     """Why the page is one PP-OCR reads better ("" if nothing says so)."""
     if CJK_LANGUAGES & {n for spec in languages for n in spec.split("+")}:
         return "Chinese or Japanese script"
-    if survey is None:
-        return ""
-    if survey.text_height is not None and survey.text_height < SMALL_TEXT:
-        return f"small text ({survey.text_height:.0f} px)"
-    if survey.paper_spread >= UNEVEN_PAPER:
-        return f"uneven paper (spread {survey.paper_spread})"
-    if survey.paper_level < DARK_PAPER:
-        return f"dark paper (level {survey.paper_level})"
+    height = survey.text_height if survey is not None else None
+    if height is not None and height < SMALL_TEXT:
+        return f"small text ({height:.0f} px)"
+    if photo:
+        return "a photograph (colour, no scan resolution)"
     return ""
 
 
@@ -101,4 +109,4 @@ def keep(first: Recognition, second: Recognition) -> tuple[Recognition, str]:
     return pp, f"read both ways ({measured}): PP-OCR kept"
 
 
-__all__ = ["Decision", "decide", "keep", "sure"]
+__all__ = ["Decision", "decide", "is_photo", "keep", "sure"]
