@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from .conftest import (
     MONO_FONT,
     RECEIPT_LINES,
     RIGHT_COLUMN,
+    Daemon,
     cer,
     degrade,
     eval_path,
@@ -289,3 +292,28 @@ def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
     changed.write_bytes(b"not the measured model")
     with pytest.raises(Exception, match="not the one hotocr was measured with"):
         ppocr._check_model(changed, ppocr.MODELS[0].sha256)
+
+
+# --- the daemon ------------------------------------------------------------------------------
+
+
+def test_the_daemon_reads_a_photographed_receipt_with_ppocr_and_a_scan_with_tesseract(
+    daemon_factory: Callable[..., Daemon], receipt_photo: Path
+) -> None:
+    """``hotocr run`` with the defaults: each dropped file gets the recognizer its page
+    needs, the same outputs either way, and the JSON says which and why."""
+    daemon = daemon_factory(watch_extra='[watch.ocr]\noutputs = ["txt", "json", "pdf", "alto"]')
+    shutil.copy(receipt_photo, daemon.inbox / "receipt.jpg")
+    render_page(ENGLISH_LINES).save(daemon.inbox / "letter.png", dpi=(300, 300))
+    daemon.wait_done(2, timeout=180)
+    chosen = {}
+    for name in ("receipt", "letter"):
+        data = json.loads((daemon.outbox / f"{name}.json").read_text())
+        recipe = data["pages"][0]["recipe"]
+        chosen[name] = (recipe["recognizer"], data["engine"]["recognizers"])
+        assert recipe["reasons"]["recognizer"]
+        for suffix in (".txt", ".ocr.pdf", ".alto.xml"):
+            assert (daemon.outbox / f"{name}{suffix}").stat().st_size > 0
+    assert chosen == {"receipt": ("ppocr", ["ppocr"]), "letter": ("tesseract", ["tesseract"])}
+    receipt = (daemon.outbox / "receipt.txt").read_text(encoding="utf-8")
+    assert cer(receipt, RECEIPT) < 0.06, receipt
