@@ -22,6 +22,7 @@ about as bad whichever engine read it (measured on the development set,
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -353,6 +354,8 @@ class PpOcr:
                 levelled.append(flat)
             if levelled:
                 lines.append(TextLine(levelled, line_box(levelled)))
+        del found
+        _give_back_memory()
         return _recognition(lines, on_page)
 
     # - detection -
@@ -453,6 +456,24 @@ def _box(points: np.ndarray) -> tuple[int, int, int, int]:
     left, top = math.floor(float(points[:, 0].min())), math.floor(float(points[:, 1].min()))
     right, bottom = math.ceil(float(points[:, 0].max())), math.ceil(float(points[:, 1].max()))
     return left, top, max(1, right - left), max(1, bottom - top)
+
+
+def _give_back_memory() -> None:
+    """Return the freed inference buffers to the system. ONNX Runtime (its arena off) frees
+    the detector's activations, tens of MB for a letter page, but glibc keeps freed memory
+    for the process: a worker grew from 211 to 577 MB PSS over two pages, and is back at 196
+    after this (a few milliseconds)."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - not Linux
+        return None
 
 
 def _check(deadline: float) -> None:
