@@ -63,6 +63,33 @@ def test_check_says_how_fraktur_pages_are_read(tmp_path: Path) -> None:
     assert "frk" in out.stdout.split("languages installed")[1].splitlines()[0]
 
 
+def test_check_lists_the_recognizers_and_what_only_tesseract_reads(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[watch]]\ninbox = "en"\n'
+        '[[watch]]\ninbox = "ar"\nlanguages = ["eng", "osd"]\n'
+        '[[watch]]\ninbox = "pp"\nlanguages = ["deu"]\n[watch.ocr]\nrecognizer = "ppocr"\n'
+    )
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = dict(line.split(None, 1) for line in out.stdout.splitlines() if " " in line)
+    assert lines["ppocr"].startswith("rapidocr 3.10.0, onnxruntime ")
+    assert "PP-OCRv6" in out.stdout and "rapidocr/models" in out.stdout
+    assert "ppocr provider         cpu (preprocess.backend auto)" in out.stdout
+    assert "CPUExecutionProvider" in out.stdout
+    assert "watch[0] recognizer    auto: PP-OCR for noisy pages" in out.stdout
+    assert "watch[1] recognizer    auto: Tesseract only (PP-OCR does not read osd)" in out.stdout
+    assert "watch[2] recognizer    ppocr (deu -> de)" in out.stdout
+
+
+def test_check_fails_where_ppocr_is_asked_for_a_language_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[watch]]\nlanguages = ["osd"]\n[watch.ocr]\nrecognizer = "ppocr"\n'
+    )
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 3
+    assert 'ocr.recognizer = "ppocr", but PP-OCR does not read osd' in out.stderr
+
+
 def test_check_fails_on_a_missing_language_and_names_the_package(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('[[watch]]\nlanguages = ["eng", "kor"]\n')
     out = hotocr("check", cwd=tmp_path)
