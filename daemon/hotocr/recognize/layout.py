@@ -1,9 +1,11 @@
 """Reading order and page text from lines with boxes, for every recognizer.
 
 Tesseract brings its own blocks, paragraphs and columns (``tesseract.from_tsv``); PP-OCR
-brings only text lines, each a box, so its lines are put in order here: the page is cut at
-wide white gutters into columns and at tall white gaps into blocks (a recursive XY cut),
-and each block is read in rows, top to bottom, each row left to right. A gutter counts only
+brings only text lines, each a box, so its lines are put in order here, a recursive XY cut:
+columns at gutters (x stretches no word touches, lines cut there word by word: a detector
+may run a line on across a narrow gutter), bands at tall white gaps, or around lines that
+cross the gutters of the narrower lines (a title over columns, a headline under them); and
+each block is read in rows, top to bottom, each row left to right. A gutter counts only
 between stretches of prose: the gap between a form's labels and their values, or a
 receipt's items and their prices, is no column, and such pages read row by row, as a
 person reads them.
@@ -110,10 +112,10 @@ def blocks_in_order(lines: Sequence[TextLine]) -> list[list[list[TextLine]]]:
 
 def _cut(lines: list[TextLine], unit: float, out: list[list[list[TextLine]]]) -> None:
     """Recursive XY cut: columns at gutters that run the whole height of the lines, where two
-    or more columns are prose; else blocks at tall gaps that run their whole width; else one
-    block in rows.
-    Columns go first, so paragraph gaps that happen to be level in two columns do not cut
-    the columns into stretches read across."""
+    or more columns are prose; else bands at tall gaps that run their whole width, or around
+    lines that cross the narrower lines' gutters; else one block in rows. Columns go first,
+    so paragraph gaps that happen to be level in two columns do not cut the columns into
+    stretches read across."""
     columns = _columns(lines, unit)
     if columns:
         for column in columns:
