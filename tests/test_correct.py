@@ -160,3 +160,30 @@ def test_fraktur_long_s_read_as_f_is_fixed_in_german_only() -> None:
     assert fixed == "Da ist sie sehr froh, so sah er sich um. Fein und feine Hände. sie kam."
     english = "The fat cat sat on a fit of fine fire so find it."
     assert correct_text(english, languages=("eng",), enabled=True).text == english
+
+
+def test_words_run_together_are_split_where_the_lexicon_is_sure() -> None:
+    """PP-OCR drops the space between words more often than Tesseract does."""
+    result = correct_text(
+        "TAXINVOICE No 4512\nthank youfor shopping at WONGTRADING", languages=("eng",), enabled=True
+    )
+    assert result.text == "TAX INVOICE No 4512\nthank you for shopping at WONG TRADING"
+    assert ("TAXINVOICE", "TAX INVOICE") in [(c.raw, c.fixed) for c in result.corrections]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BALAKONG SELANGOR KEMBANGAN",  # place names: the halves are not both words
+        "GST REG 000656195584 VAT IBAN NOTICE",  # acronyms and codes are protected
+        "Mr Thequick met Ms Johnstone",  # names mid-sentence
+        "notwithstanding the therapist",  # known words are never split
+    ],
+)
+def test_names_codes_and_known_words_are_not_split(text: str) -> None:
+    assert fix(text) == text
+
+
+def test_compounds_are_not_split_in_languages_that_write_them_as_one_word() -> None:
+    assert fix("Die Haustür und die Hausnummer", "deu") == "Die Haustür und die Hausnummer"
+    assert fix("TAXINVOICE", "deu") == "TAXINVOICE"
