@@ -24,8 +24,10 @@ import numpy as np
 
 from hotocr.datatypes import Word
 
-#: Two lines are in one row when their heights overlap by at least this share.
+#: Two lines are in one row when their heights overlap by at least this share, and they
+#: overlap side by side by at most ``ROW_TOUCH`` of it.
 ROW_OVERLAP = 0.5
+ROW_TOUCH = 0.25
 #: A column gutter is at least this many line heights wide (a 300-DPI brochure's: 1.1, a
 #: magazine's: 0.74; the spaces of justified lines are as wide, but not in line with each
 #: other over several lines) ...
@@ -96,7 +98,8 @@ def _beside(row: list[TextLine], line: TextLine) -> bool:
     height = min(bottom - top, line.height)
     if height <= 0 or overlap < ROW_OVERLAP * height:
         return False
-    return all(line.box[2] <= p.box[0] or line.box[0] >= p.box[2] for p in row)
+    touch = ROW_TOUCH * height  # word boxes of neighbouring lines may just touch
+    return all(line.box[2] <= p.box[0] + touch or line.box[0] >= p.box[2] - touch for p in row)
 
 
 def blocks_in_order(lines: Sequence[TextLine]) -> list[list[list[TextLine]]]:
