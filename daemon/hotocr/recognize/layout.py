@@ -79,7 +79,7 @@ def in_rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
     """Lines in rows by height, top to bottom, each row left to right: a line joins a row it
     overlaps by half a line's height and stands beside every line of."""
     rows: list[list[TextLine]] = []
-    for line in sorted(lines, key=lambda one: one.box[3]):
+    for line in sorted(lines, key=lambda one: one.box[1] + one.box[3]):
         row = next((r for r in rows if _beside(r, line)), None)
         if row is None:
             rows.append([line])
