@@ -32,6 +32,8 @@ typecheck: .stamp-venv
 bench: .stamp-venv .stamp-test-deps
 	$(BIN)/python -m pip install -q -e '.[dev,dask,bench]'
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/calibration.py
+	$(BIN)/python bench/worker_memory.py
 	$(BIN)/python bench/preprocess.py
 	$(BIN)/python bench/deskew.py
 	$(BIN)/python bench/correction.py
