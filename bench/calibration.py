@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--set", dest="sets", action="append", type=Path)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    sets = args.sets or [DEV, EVAL]
+    sets = [s for s in args.sets or [DEV, EVAL] if (s / "manifest.tsv").is_file()]
     jobs = []
     for folder in sets:
         for item in eval_items(folder):
