@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import img2pdf
+import numpy as np
 import pikepdf
 import pytest
 from PIL import Image
@@ -60,6 +61,17 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
         (inbox / "zero.pdf").touch()  # a placeholder: waited for, never failed
         os.symlink("/etc/hostname", inbox / "link.pdf")
         os.mkfifo(inbox / "pipe.pdf")
+        # Shapes other projects' test suites hold: images too small to hold text, a blank
+        # sheet, and TIFFs whose first directory lies beyond the file.
+        Image.new("L", (1, 1), 255).save(inbox / "one.png")
+        Image.new("L", (1, 1), 0).save(inbox / "onedark.png")
+        noise = np.random.default_rng(8).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        Image.fromarray(noise).save(inbox / "eight.jpg")
+        Image.new("L", (20, 12), 255).save(inbox / "tiny.tif")
+        Image.new("L", (2480, 3508), 255).save(inbox / "blank.png", dpi=(300, 300))
+        # BigTIFF (43) with its directory at 2^64 - 16; a classic TIFF's at 4 GiB.
+        (inbox / "farbig.tif").write_bytes(b"II+\x00\x08\x00\x00\x00" + b"\xf0" + b"\xff" * 7)
+        (inbox / "far.tif").write_bytes(b"II*\x00\xf0\xff\xff\xff" + bytes(8))
         # Names that must never reach a subprocess as they are.
         for name in ("-v", "line\nbreak.png", os.fsdecode(b"caf\xe9.png")):
             render_page(("Odd names are files too.",), height=400).save(inbox / name, format="PNG")
@@ -72,11 +84,13 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
         "nopages.pdf": "corrupt",
         "huge.pdf": "too_large",
         "bomb.png": "too_large",
-        "truncated.pdf": "not_ready",
+        "truncated.pdf": "truncated",
+        "farbig.tif": "corrupt",
+        "far.tif": "corrupt",
         "link.pdf": "not_regular_file",
         "pipe.pdf": "not_regular_file",
     }
-    done = daemon.wait_done(len(expected_failed) + 3, timeout=180)
+    done = daemon.wait_done(len(expected_failed) + 8, timeout=180)
     outcomes = {Path(str(e["path"])).name: e for e in done}
     for name, reason in expected_failed.items():
         assert outcomes[name]["outcome"] == "failed", (name, outcomes[name])
@@ -91,6 +105,14 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
     assert str(daemon.inbox / "broken.png") in broken and str(daemon.root / "state") not in broken
     assert str(daemon.inbox / "broken.png") in outcomes["broken.png"]["error"]
     assert "5000 pages" in outcomes["huge.pdf"]["error"]
+    # poppler's reason on one line, without the complaint about hotocr's own page range.
+    cut = json.loads((daemon.failed / "truncated.error.json").read_text())["message"]
+    assert "\n" not in cut and "Command Line Error" not in cut and "%%EOF" in cut, cut
+    for name in ("one.png", "onedark.png", "eight.jpg", "tiny.tif", "blank.png"):
+        assert outcomes[name]["outcome"] == "done", outcomes[name]
+        stem = name.rsplit(".", 1)[0]
+        (page,) = json.loads((daemon.outbox / f"{stem}.json").read_text())["pages"]
+        assert page["blank"] and not page["low_confidence"] and page["text"] == "", page
     for name in ("-v", "line\nbreak.png", "caf\ufffd.png"):
         assert outcomes[name]["outcome"] == "done", outcomes[name]
     assert (daemon.outbox / "-v.json").exists()
@@ -102,7 +124,7 @@ def test_the_hostile_corpus(daemon_factory, tmp_path: Path) -> None:
     render_page(("A good file after all that.",), height=400).save(
         daemon.inbox / "good.png", format="PNG"
     )
-    assert daemon.wait_done(len(expected_failed) + 4, timeout=60)[-1]["outcome"] == "done"
+    assert daemon.wait_done(len(expected_failed) + 9, timeout=60)[-1]["outcome"] == "done"
 
 
 def test_a_page_tesseract_cannot_finish_is_flagged_and_the_document_kept(daemon_factory) -> None:

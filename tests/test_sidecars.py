@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,26 @@ def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path) -> None:
         report = sidecars.error_json(exc, name="x.pdf", stage="recognize")
     assert report["reason"] == "internal"
     assert any("ValueError: bug" in line for line in report["traceback"])
+
+
+def _fails_in_a_worker(pages: int) -> float:
+    return 1 / (pages // 1000)  # the tiny image's bug: a long side // factor of 0
+
+
+def test_an_error_in_a_worker_reports_the_workers_own_frames() -> None:
+    """``future.result()`` re-raises a worker's exception in the daemon: the report must
+    say where it failed in the worker, not only where the daemon collected it."""
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        future = pool.submit(_fails_in_a_worker, 8)
+        with pytest.raises(ZeroDivisionError) as caught:
+            future.result()
+    report = sidecars.error_json(caught.value, name="tiny.png", stage="recognize")
+    lines = report["traceback"]
+    assert report["reason"] == "internal"
+    assert any("_fails_in_a_worker" in line for line in lines), lines
+    assert any("1 / (pages // 1000)" in line for line in lines), lines
+    assert "in a worker process" in lines[-1]
 
 
 def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:

@@ -205,6 +205,9 @@ class PageResult:
     size: tuple[int, int] = (0, 0)
     #: The page separates documents (a blank or PATCH-T sheet): it was not read.
     separator: Separator | None = None
+    #: The page holds no ink (``separators.is_blank``): it was not read, and it is not
+    #: flagged, since a person has nothing to check on it.
+    blank: bool = False
 
     def word_confidences(self) -> dict[str, float]:
         """The confidence per word text (the lowest, where a word occurs twice)."""

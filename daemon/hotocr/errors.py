@@ -4,6 +4,7 @@
 - ``MissingDependency``: an external program or language is absent (exit code 3).
 - ``InputError`` and subclasses: the file itself is bad; it goes to ``failed/`` at once.
 - ``NotReady``: the file is not complete yet (still being written); try again later.
+  ``Truncated``: it never completed (unchanged for the whole wait, and unreadable as it is).
 - ``PageTimeout``: one page took too long; the page is flagged, the document goes on.
 """
 
@@ -60,6 +61,13 @@ class NotReady(HotocrError):
     """The file is still being written (or looks truncated); look again later."""
 
     reason = "not_ready"
+
+
+class Truncated(InputError):
+    """The file looked incomplete for the whole wait, unchanged, and cannot be read as it
+    is: cut short (a copy that broke off, a scanner that lost its connection)."""
+
+    reason = "truncated"
 
 
 class PageTimeout(HotocrError):

@@ -20,7 +20,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from hotocr._exec import poppler, qpdf
-from hotocr.errors import CorruptInput, HotocrError, NotReady, TooLarge, UnsupportedFormat
+from hotocr.errors import (
+    CorruptInput,
+    HotocrError,
+    NotReady,
+    TooLarge,
+    Truncated,
+    UnsupportedFormat,
+)
 
 #: Pillow raises above 2x this and only warns between 1x and 2x; hotocr treats both as errors.
 MAX_IMAGE_PIXELS = 180_000_000  # about an A0 page at 300 DPI
@@ -84,6 +91,10 @@ def check_complete(path: Path, kind: Kind) -> None:
         raise NotReady("the JPEG has no end marker yet (still being written, or truncated)")
 
 
+#: A TIFF directory offset beyond this (1 PiB) cannot be a file still being written.
+TIFF_MAX_OFFSET = 2**50
+
+
 def _check_tiff_directories(path: Path, size: int) -> None:
     """Walk the chain of image directories (classic TIFF and BigTIFF): each one must lie
     inside the file. Their image data is checked by ``_count_frames``, with Pillow's tags."""
@@ -101,6 +112,12 @@ def _check_tiff_directories(path: Path, size: int) -> None:
             if offset in seen:
                 raise CorruptInput(f"the TIFF's directory {number} points back to an earlier one")
             seen.add(offset)
+            if offset >= size:
+                if offset > TIFF_MAX_OFFSET:  # no file grows there: a broken header
+                    raise CorruptInput(
+                        f"the TIFF's directory {number} lies at byte {offset}, beyond any file"
+                    )
+                raise NotReady(_tiff_short(number))
             fh.seek(offset)
             raw = fh.read(count_size if big else 2)
             if offset + len(raw) > size or len(raw) < (count_size if big else 2):
@@ -136,14 +153,13 @@ def read_all_the_same(path: Path, not_ready: NotReady, waited: float) -> Kind:
 
     A scanner's PDF without a final ``%%EOF`` that poppler reads is complete (OCRmyPDF reads
     it too); a PNG or JPEG without its end marker that decodes whole is too. A TIFF that
-    still does not decode will never decode: corrupt. Anything else stays ``not_ready``
-    (truncated)."""
+    still does not decode will never decode: corrupt. Anything else is ``Truncated``."""
     kind = sniff(path)
     if kind is Kind.PDF:
         try:
             _pdf_info(path)
         except CorruptInput:
-            raise not_ready from None
+            raise _truncated(not_ready, waited) from None
         return kind
     if kind is Kind.TIFF:
         try:
@@ -156,8 +172,12 @@ def read_all_the_same(path: Path, not_ready: NotReady, waited: float) -> Kind:
         with _open_image(path) as image:
             image.load()
     except _DECODE_ERRORS:
-        raise not_ready from None
+        raise _truncated(not_ready, waited) from None
     return kind
+
+
+def _truncated(not_ready: NotReady, waited: float) -> Truncated:
+    return Truncated(f"{not_ready}; unchanged for {waited:.0f} s, so it was cut short")
 
 
 @dataclass(frozen=True)
@@ -208,8 +228,8 @@ def inspect(
         try:
             info = _pdf_info(path)
         except CorruptInput as exc:
-            if unfinished is not None:
-                raise unfinished from None  # cut short: never "repaired" into a part of itself
+            if unfinished is not None:  # cut short: never "repaired" into a part of itself
+                raise Truncated(f"the PDF ends without %%EOF, and {exc}") from None
             if repair_to is None or not repair_pdf(path, repair_to):
                 raise
             try:

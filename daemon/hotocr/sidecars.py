@@ -107,6 +107,7 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
         "raw_text": page.raw_text,
         "confidence": page.confidence,
         "low_confidence": page.low_confidence,
+        "blank": page.blank,
         "rotation": page.rotation,
         "skew_degrees": page.skew_degrees,
         "width": page.size[0],
@@ -165,8 +166,24 @@ def error_json(
     }
     if not isinstance(exc, HotocrError):
         # Our bug, not the file's: keep what a developer needs to fix it.
-        data["traceback"] = "".join(traceback.format_exception(exc)).splitlines()[-12:]
+        data["traceback"] = traceback_lines(exc)
     return data
+
+
+#: Lines of a traceback kept in an error report: the innermost frames, where it failed.
+TRACEBACK_LINES = 40
+
+
+def traceback_lines(exc: BaseException) -> list[str]:
+    """Where ``exc`` was raised. An exception from a worker process reaches the daemon
+    re-raised by ``future.result()``, with the worker's own traceback as text in its cause
+    (``concurrent.futures.process._RemoteTraceback``): that one tells where it failed, the
+    daemon's frames only where it was collected."""
+    remote = getattr(exc.__cause__, "tb", None)
+    if isinstance(remote, str):
+        lines = [line for line in remote.splitlines() if line.strip() not in ("", '"""')]
+        return [*lines[-TRACEBACK_LINES:], f"(in a worker process; re-raised as {exc!r})"]
+    return "".join(traceback.format_exception(exc)).splitlines()[-TRACEBACK_LINES:]
 
 
 # --- atomic files ---------------------------------------------------------------------------

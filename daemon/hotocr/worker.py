@@ -44,6 +44,8 @@ from hotocr.testhooks import kill_worker_point
 
 #: Synthetic pages preprocessed by each worker at start-up.
 WARM_PAGES = 2
+#: An image less than this many pixels high or wide holds no text: it is a blank page.
+TEXT_MIN_PIXELS = 8
 
 
 def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
@@ -195,6 +197,9 @@ def read_page(task: PageTask) -> PageResult:
         if mark is not None:  # dropped from the documents it separates: not read
             size = (gray.shape[1], gray.shape[0])
             return _textless(task.number, start, settings.backend, size=size, separator=mark)
+    elif min(gray.shape) < TEXT_MIN_PIXELS or separators.is_blank(gray, dpi or 300):
+        size = (gray.shape[1], gray.shape[0])
+        return _textless(task.number, start, settings.backend, size=size, blank=True)
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
         try:
@@ -262,7 +267,7 @@ def _textless(
     low_confidence: bool = False,
     **fields: Any,
 ) -> PageResult:
-    """A page that was not read: failed (``_unread``) or a separator page."""
+    """A page that was not read: failed (``_unread``), blank, or a separator page."""
     return PageResult(
         number=number,
         text="",

@@ -46,6 +46,22 @@ _ENCRYPTED = re.compile(r"^Encrypted:\s+yes", re.MULTILINE)
 _SIZE = re.compile(r"^Page\s+\d+\s+size:\s+([\d.eE+]+)\s+x\s+([\d.eE+]+)", re.MULTILINE)
 
 
+#: Longest reason taken from poppler's messages.
+REASON_CHARS = 300
+
+
+def reason(stderr: str) -> str:
+    """Poppler's messages as one line for a failure report: each message once, in order,
+    without the "Command Line Error" lines that are about hotocr's own arguments (``-l -1``
+    on a PDF of no readable pages says the page range is wrong), cut at ``REASON_CHARS``."""
+    seen: dict[str, None] = {}
+    for message in (line.strip() for line in stderr.splitlines()):
+        if message and not message.startswith("Command Line Error"):
+            seen.setdefault(message, None)
+    text = "; ".join(seen) or "no reason given"
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3] + "..."
+
+
 def pdfinfo(path: Path, *, timeout: float = 60) -> PdfInfo:
     """Page count and sizes, or a clear ``InputError`` for encrypted and broken files."""
     # -l -1 lists every page's size; the largest one guards rendering against absurd sizes.
@@ -60,7 +76,7 @@ def pdfinfo(path: Path, *, timeout: float = 60) -> PdfInfo:
     if out.returncode != 0:
         if "Incorrect password" in err or "encrypted" in err.lower():
             raise EncryptedInput("the PDF is encrypted and needs a password")
-        raise CorruptInput(f"pdfinfo cannot read the PDF: {err[:300] or 'no reason given'}")
+        raise CorruptInput(f"pdfinfo cannot read the PDF: {reason(err)}")
     pages = _PAGES.search(text)
     if not pages:
         raise CorruptInput("pdfinfo reports no page count")
@@ -93,7 +109,7 @@ def render_page(path: Path, page: int, *, dpi: int, timeout: float) -> Image.Ima
         install_hint=INSTALL_HINT,
     )
     if out.returncode != 0 or not out.stdout:
-        raise CorruptInput(f"pdftoppm cannot render page {page}: {out.stderr_text[:300]}")
+        raise CorruptInput(f"pdftoppm cannot render page {page}: {reason(out.stderr_text)}")
     try:
         image = Image.open(io.BytesIO(out.stdout))
         image.load()
@@ -118,7 +134,7 @@ def separate_page(path: Path, page: int, *, timeout: float) -> bytes:
         )
         produced = Path(tmp) / f"page-{page}.pdf"
         if out.returncode != 0 or not produced.exists():
-            raise CorruptInput(f"pdfseparate cannot cut out page {page}: {out.stderr_text[:300]}")
+            raise CorruptInput(f"pdfseparate cannot cut out page {page}: {reason(out.stderr_text)}")
         return produced.read_bytes()
 
 
@@ -135,7 +151,7 @@ def page_images(path: Path, page: int, *, timeout: float) -> list[Image.Image]:
             install_hint=INSTALL_HINT,
         )
         if out.returncode != 0:
-            raise CorruptInput(f"pdfimages cannot read page {page}: {out.stderr_text[:300]}")
+            raise CorruptInput(f"pdfimages cannot read page {page}: {reason(out.stderr_text)}")
         images: list[Image.Image] = []
         for file in sorted(Path(tmp).iterdir()):
             image = Image.open(file)

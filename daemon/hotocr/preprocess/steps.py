@@ -265,8 +265,9 @@ def shrink_to(backend: Backend, image: Array, long_side: int) -> Array:
 
 
 def shrink_factor(image: Array, long_side: int) -> int:
-    """The whole factor that brings ``image``'s long side nearest ``long_side`` (at least 1)."""
-    return max(1, round(max(int(n) for n in image.shape) / long_side))
+    """The whole factor that brings ``image``'s long side nearest ``long_side`` (at least 1;
+    1 for a wanted side under a pixel, as a tiny image asks for)."""
+    return max(1, round(max(int(n) for n in image.shape) / max(long_side, 1)))
 
 
 def _resized(state: PageState, before: Array, after: Array) -> Array:

@@ -24,6 +24,8 @@ WORK_SIDE = 3500
 INK_SHARE = 0.8
 #: Fewer text-like components than this: no text size can be told (photo, blank page).
 MIN_COMPONENTS = 20
+#: A glyph is at least this many pixels high.
+MIN_GLYPH = 4
 #: The paper is estimated at about this resolution (dots per inch of the original) ...
 PAPER_WORK_DPI = 50
 #: ... with a grey closing about this wide (mm): wider than any stroke.
@@ -63,6 +65,8 @@ def _text(image: HostImage) -> tuple[float | None, int | None]:
     faded thermal receipt in a black border measured 0, its letters 167)."""
     factor = shrink_factor(image, WORK_SIDE)
     small = np.asarray(shrink_to(CpuBackend(), image, WORK_SIDE), dtype=np.uint8)
+    if min(small.shape) < MIN_GLYPH:  # no glyph fits (and OpenCV takes a 1x1 for a scalar)
+        return None, None
     size = max(15, max(small.shape) // 60) | 1
     paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     # uint8 throughout: float copies of a letter page would cost 34 MB each.
@@ -77,7 +81,7 @@ def _text(image: HostImage) -> tuple[float | None, int | None]:
     widths = stats[1:, cv2.CC_STAT_WIDTH]
     areas = stats[1:, cv2.CC_STAT_AREA]
     glyph = (
-        (heights >= 4)
+        (heights >= MIN_GLYPH)
         & (heights <= small.shape[0] / 8)
         & (widths >= 2)
         & (widths <= 3 * heights)
