@@ -89,6 +89,46 @@ def test_check_fails_where_ppocr_is_asked_for_a_language_it_cannot_read(tmp_path
     assert 'ocr.recognizer = "ppocr", but PP-OCR does not read osd' in out.stderr
 
 
+def test_check_describes_each_hook_and_fails_on_a_program_that_is_not_there(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[watch]]\ninbox = "a"\n'
+        '[[watch.hook]]\nname = "log"\ncommand = ["logger", "-t", "hotocr"]\n'
+        '[[watch.hook]]\ncommand = ["/nonexistent/notify-dms"]\nevents = ["failed"]\n'
+        '[[watch.hook]]\nurl = "https://dms.example.org/ocr"\n'
+        'headers = { Authorization = "env:HOTOCR_TEST_NO_SUCH_TOKEN" }\n'
+        '[[watch]]\ninbox = "b"\n'
+    )
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 3
+    assert (
+        "watch[0] hook log" in out.stdout and "runs /usr/bin/logger, on done, failed" in out.stdout
+    )
+    assert "/nonexistent/notify-dms: NOT FOUND, on failed" in out.stdout
+    assert "POSTs to https://dms.example.org/ocr, headers Authorization" in out.stdout
+    assert "watch[1] hooks         none" in out.stdout
+    assert "hook hook2: /nonexistent/notify-dms not found" in out.stderr
+    assert "HOTOCR_TEST_NO_SUCH_TOKEN is not set" in out.stderr
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path) -> None:
+    """``hotocr check | head -3``: the reader leaves early; no BrokenPipeError traceback.
+    Here the reader reads nothing (``true``), so the pipe is closed whenever hotocr
+    writes, and ``hooks --json`` the same."""
+    shell = f"{sys.executable} -m hotocr check | true"
+    out = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
+    assert out.returncode == 141  # 128 + SIGPIPE, as a shell tool says it
+
+
 def test_check_fails_on_a_missing_language_and_names_the_package(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('[[watch]]\nlanguages = ["eng", "kor"]\n')
     out = hotocr("check", cwd=tmp_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from hotocr import __version__, config, pages, sidecars
 from hotocr._exec import libtesseract, poppler, qpdf, tesseract
 from hotocr.datatypes import PageSettings
 from hotocr.errors import ConfigError, HotocrError, MissingDependency, TransientError
+from hotocr.hooks import delivery
 from hotocr.journal import Journal
 from hotocr.logs import configure
 from hotocr.preprocess import select_backend
@@ -45,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``hotocr check | head -3``): say nothing, as cat does.
+        # Python would complain again when it flushes stdout at exit, so point stdout at
+        # /dev/null first (the recipe of Python's signal documentation).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a program a pipe closed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,7 +129,11 @@ def _parser() -> argparse.ArgumentParser:
 
     hks = sub.add_parser("hooks", help="list hook events (from the journal), send one again")
     with_config(hks)
-    hks.add_argument("--pending", action="store_true", help="only events not yet delivered")
+    hks.add_argument(
+        "--pending",
+        action="store_true",
+        help="only events not delivered: pending, or undeliverable after their retries",
+    )
     hks.add_argument("--retry", metavar="ID", help="send event ID again, to each of its hooks")
     hks.add_argument("--json", action="store_true", help="machine-readable output")
     hks.set_defaults(func=cmd_hooks)
@@ -424,7 +437,7 @@ def cmd_hooks(args: argparse.Namespace) -> int:
         return 0
     journal = Journal(path, readonly=True)
     try:
-        events = journal.events(pending_only=args.pending)
+        events = journal.events(undelivered_only=args.pending)
     finally:
         journal.close()
     if args.json:
@@ -440,7 +453,7 @@ def cmd_hooks(args: argparse.Namespace) -> int:
             f"  {payload.get('original_name', '')}{error}"
         )
     if not events:
-        print("no pending events" if args.pending else "no events")
+        print("every event was delivered" if args.pending else "no events")
     return 0
 
 
@@ -622,6 +635,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         line(f"watch[{i}] outputs", outputs)
         if problem:
             problems.append(f"watch[{i}]: {problem}")
+        if not watch.hook:
+            line(f"watch[{i}] hooks", "none")
+        for hook in watch.hook:
+            said, problem = delivery.describe(hook)
+            line(f"watch[{i}] hook {hook.name}", said)
+            if problem:
+                problems.append(f"watch[{i}]: {problem}")
     if cfg.daemon.executor == "local":
         line("executor", f"local, {cfg.effective_workers()} workers")
     else:

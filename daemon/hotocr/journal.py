@@ -387,11 +387,12 @@ class Journal:
         )
 
     def events(
-        self, *, pending_only: bool = False, event_id: str | None = None, limit: int = 100
+        self, *, undelivered_only: bool = False, event_id: str | None = None, limit: int = 100
     ) -> list[HookEvent]:
-        """The latest events (each hook's row), newest first; only pending ones, or only
-        those of one event, if asked."""
-        where = ["state = 'pending'"] if pending_only else []
+        """The latest events (each hook's row), newest first; only those not delivered
+        (pending, or given up as undeliverable: both wait on someone), or only those of one
+        event, if asked."""
+        where = ["state != 'delivered'"] if undelivered_only else []
         args: list[object] = []
         if event_id is not None:
             where.append("id = ?")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import ssl
 import threading
 import time
@@ -45,6 +46,29 @@ class DeliveryFailed(Exception):
 def backoff(hook: HookConfig, attempts: int) -> float:
     """The wait after the ``attempts``-th failed attempt."""
     return float(min(MAX_BACKOFF_SECONDS, hook.backoff_seconds * 2 ** (attempts - 1)))
+
+
+def describe(hook: HookConfig) -> tuple[str, str | None]:
+    """What ``hotocr check`` says of a hook, and the problem that keeps it from delivering
+    (a program that is not there), or None. Nothing
+    is sent: a receiver that is down now may be up when an event comes."""
+    on = "on " + ", ".join(hook.events)
+    if hook.command:
+        program = hook.command[0]
+        found = shutil.which(program)
+        if found is None:
+            return f"runs {program}: NOT FOUND, {on}", f"hook {hook.name}: {program} not found"
+        return f"runs {found}, {on}, timeout {hook.timeout_seconds:g} s", None
+    problems = []
+    for name, value in hook.headers.items():
+        try:
+            resolve_secret(value)
+        except ValueError as exc:
+            problems.append(f"header {name}: {exc}")
+    headers = f", headers {', '.join(hook.headers)}" if hook.headers else ""
+    text = f"POSTs to {hook.url}{headers}, {on}, timeout {hook.timeout_seconds:g} s"
+    # An unreadable secret is the config's problem (``config.check_hook_secrets``).
+    return (f"{text}: {'; '.join(problems)}" if problems else text), None
 
 
 def send(hook: HookConfig, event: HookEvent) -> str:
