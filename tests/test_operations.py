@@ -86,6 +86,16 @@ def chromium() -> str:
     return path
 
 
+def test_the_review_page_is_there_before_any_page_is_flagged(daemon_factory) -> None:
+    """A person opening the review page of a quiet folder reads "nothing to review", not a
+    missing file."""
+    daemon = daemon_factory(watch_extra=THRESHOLD)
+    kept = daemon.outbox / "review" / "index.html"
+    daemon.wait_for(kept.exists, 60, "the empty review page")
+    text = kept.read_text()
+    assert "No page is flagged for review." in text and "0 flagged pages in 0 of 0" in text
+
+
 def test_review_page_in_a_real_browser(daemon_factory, tmp_path: Path) -> None:
     daemon = daemon_factory(watch_extra=THRESHOLD)
     drop_pair(daemon)

@@ -283,6 +283,10 @@ class Service:
             for path in (folder.config.inbox, folder.config.outbox, folder.config.failed):
                 path.mkdir(parents=True, exist_ok=True)
             folder.work_root.mkdir(parents=True, exist_ok=True)
+            review_page = folder.config.outbox / "review" / "index.html"
+            if folder.config.review_page and not review_page.exists():
+                # From the start, "nothing to review" rather than no page at all.
+                self._review.request(folder.config.outbox)
 
     # --- finding files --------------------------------------------------------------------
 
