@@ -5,6 +5,7 @@ Every test runs ``hotocr run`` as a subprocess on real files and the real Tesser
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -156,7 +157,9 @@ def test_a_batch_killed_while_claimed_or_read_ends_once_with_its_pages_in_order(
         "img02.png",
         "img03.png",
     ]
-    assert len((daemon.outbox / "index.csv").read_text().splitlines()) == 2
+    (row,) = csv.DictReader(io.StringIO((daemon.outbox / "index.csv").read_text()))
+    # The folder as dropped, and its report.
+    assert (row["file"], row["sidecar"]) == ("scan 2026.12.03/", "scan 2026.12.03.json")
     assert not list(daemon.failed.rglob("*"))
     assert not [p for p in (tmp_path / "state" / "work").rglob("*") if p.is_file()]
 
@@ -222,8 +225,11 @@ def test_a_stack_is_split_at_blank_pages_and_at_patch_t_and_code128_sheets(
                     ("patch", "PATCH T", "PATCH"),
                     ("barcode", "PATCH T", "Code128"),
                 ]
-        rows = (outbox / "index.csv").read_text().splitlines()[1:]
-        assert sorted(r.split(",")[1] for r in rows) == [f"stack-{k}.json" for k in (1, 2, 3)]
+        rows = list(csv.DictReader(io.StringIO((outbox / "index.csv").read_text())))
+        # One original, three documents: each row names the file dropped, its part, its JSON.
+        assert sorted((r["file"], r["part"], r["sidecar"]) for r in rows) == [
+            ("stack.pdf", f"{k}/3", f"stack-{k}.json") for k in (1, 2, 3)
+        ]
     with pikepdf.open(daemon.outbox / "stack-2.ocr.pdf") as pdf:
         assert len(pdf.pages) == 2
 

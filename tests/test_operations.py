@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -258,6 +261,26 @@ def test_status_from_a_journal_with_known_contents(tmp_path: Path) -> None:
     assert watch["latest_failures"][0]["reason"] == "corrupt"
 
 
+def index_rows(index: Path) -> list[tuple[str, str, str]]:
+    rows = csv.DictReader(io.StringIO(index.read_text()))
+    return sorted((r["file"], r["outcome"], r["sidecar"]) for r in rows)
+
+
+def test_an_index_of_an_older_hotocr_gets_the_new_columns_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    index = tmp_path / results_index.NAME
+    old = "time,file,pages,confidence,flagged_pages,outcome,seconds,reason,sha256\n"
+    index.write_text(old + "2026-11-01T10:00:00,a.pdf,2,91.5,,done,3.1,,abc\n")
+    results_index.append(tmp_path, {"file": "b.pdf", "outcome": "done", "sidecar": "b.json"})
+    rows = list(csv.DictReader(io.StringIO(index.read_text())))
+    assert list(rows[0]) == list(results_index.COLUMNS)
+    assert [(r["file"], r["pages"], r["sha256"], r["sidecar"]) for r in rows] == [
+        ("a.pdf", "2", "abc", ""),
+        ("b.pdf", "", "", "b.json"),
+    ]
+
+
 def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) -> None:
     daemon = daemon_factory()
     drop_pair(daemon)
@@ -291,6 +314,18 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
     rows = index.read_text().splitlines()
     assert rows[0].startswith("time,file,pages,confidence") and len(rows) == 4
     assert sum(",done," in r for r in rows) == 2 and sum(",failed," in r for r in rows) == 1
+    # Every row names the file as dropped in the inbox, and its JSON report.
+    appended = index_rows(index)
+    assert [(f, o) for f, o, _ in appended] == [
+        ("broken.pdf", "failed"),
+        ("clean.png", "done"),
+        ("stained.png", "done"),
+    ], appended
+    assert [s for _, _, s in appended] == [
+        os.path.relpath(daemon.failed / "broken.error.json", daemon.outbox),
+        "clean.json",
+        "stained.json",
+    ]
     # A crash in the middle of an append: the partial row is cut before the next one.
     with index.open("a") as fh:
         fh.write("2026-01-01T00:00:00,half-writ")
@@ -313,7 +348,7 @@ def test_status_beside_a_running_daemon_and_the_results_index(daemon_factory) ->
         check=True,
     )
     assert "3 rows" in out.stdout
-    assert len(index.read_text().splitlines()) == 4
+    assert index_rows(index) == appended  # the same rows as the daemon wrote
     # Rebuilt without naming the failed folder: the failed row it had is kept.
     alone = subprocess.run(
         [sys.executable, "-m", "hotocr", "index", str(daemon.outbox)],

@@ -77,8 +77,8 @@ class Publisher:
             # Before the commit: a crash after it would lose the row; one before it is
             # recovered, and recovery adds the row only where it is missing.
             for document, json_sidecar in documents:
-                row_file = json_sidecar if document.part else published.original
-                results_index.append(watch.outbox, done_row(watch, document, row_file, seconds))
+                row = done_row(watch, job, document, json_sidecar, seconds)
+                results_index.append(watch.outbox, row)
         except OSError as exc:  # disk full, permissions, a share gone: worth retrying
             return self.transient(job, exc)
         except Exception as exc:  # noqa: BLE001 - a bug or no page left: fail the file
@@ -152,9 +152,12 @@ class Publisher:
                 },
             )
             reason = exc.reason if isinstance(exc, HotocrError) else "internal"
-            results_index.append(
-                watch.outbox, failed_row(watch, dest, reason, sha256 or job.sha256)
+            batch = job.kind == "batch"
+            report = sidecars.failure_report(dest, folder=batch)
+            row = failed_row(
+                watch, job.rel_path, report, reason, sha256 or job.sha256, folder=batch
             )
+            results_index.append(watch.outbox, row)
         except OSError as move_error:
             return self.transient(job, move_error)
         final = "quarantined" if isinstance(exc, Quarantined) else "failed"
@@ -191,7 +194,8 @@ class Publisher:
                 stage="inspect",
                 extra={"original_path": shown(rel)},
             )
-            results_index.append(watch.outbox, failed_row(watch, dest, reason, None))
+            report = sidecars.failure_report(dest, folder=False)
+            results_index.append(watch.outbox, failed_row(watch, rel, report, reason, None))
         except OSError as move_error:
             self._log.error(
                 "document.failed_unmoved",
@@ -286,29 +290,40 @@ class Publisher:
 
 
 def done_row(
-    watch: WatchConfig, result: DocumentResult, original: Path, seconds: float
+    watch: WatchConfig, job: Job, result: DocumentResult, json_sidecar: Path, seconds: float
 ) -> dict[str, Any]:
-    """The outbox's index.csv row of a published document."""
+    """The outbox's index.csv row of a published document (of one part of a split one)."""
     return {
         "time": sidecars.now_iso(),
-        "file": shown(original.relative_to(watch.outbox)),
+        "file": results_index.dropped_name(job.rel_path, folder=job.kind == "batch"),
         "pages": len(result.pages),
         "confidence": result.confidence,
         "flagged_pages": result.flagged_pages,
         "outcome": "done",
         "seconds": round(seconds, 3),
         "sha256": result.source.sha256,
+        "part": "" if result.part is None else f"{result.part.number}/{result.part.of}",
+        "sidecar": os.path.relpath(shown(json_sidecar), watch.outbox),
     }
 
 
-def failed_row(watch: WatchConfig, dest: Path, reason: str, sha256: str | None) -> dict[str, Any]:
-    """The outbox's index.csv row of a file sent to failed/."""
+def failed_row(
+    watch: WatchConfig,
+    rel_path: Path,
+    report: Path,
+    reason: str,
+    sha256: str | None,
+    *,
+    folder: bool = False,
+) -> dict[str, Any]:
+    """The outbox's index.csv row of a file sent to failed/ (``report``: its .error.json)."""
     return {
         "time": sidecars.now_iso(),
-        "file": os.path.relpath(shown(dest), watch.outbox),
+        "file": results_index.dropped_name(rel_path, folder=folder),
         "outcome": "failed",
         "reason": reason,
         "sha256": sha256 or "",
+        "sidecar": os.path.relpath(shown(report), watch.outbox),
     }
 
 

@@ -1,5 +1,9 @@
 """``index.csv`` in each outbox: one row per document, for spreadsheets and scripts.
 
+``file`` is always the original as it was dropped, relative to its inbox (a batch folder
+ends in "/"); ``sidecar`` is the document's JSON report (``.json``, or ``.error.json`` in
+the failed folder) relative to the outbox; ``part`` is "2/3" for a part of a split document.
+
 Rows are appended with a single ``write`` on an ``O_APPEND`` descriptor and fsynced. A crash
 in the middle of a write could still leave a partial last line, so every append first cuts
 the file back to its last newline: a broken row never survives the next append.
@@ -29,6 +33,8 @@ COLUMNS = (
     "seconds",
     "reason",
     "sha256",
+    "part",
+    "sidecar",
 )
 
 
@@ -58,12 +64,19 @@ def _header() -> str:
     return ",".join(COLUMNS) + "\n"
 
 
+def dropped_name(rel_path: Path, *, folder: bool) -> str:
+    """The ``file`` cell: the original's path below its inbox, a folder's with a "/"."""
+    name = os.fsencode(rel_path).decode("utf-8", "replace")
+    return f"{name}/" if folder else name
+
+
 def append(outbox: Path, row: Mapping[str, Any]) -> None:
     path = outbox / NAME
     outbox.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
     try:
         _cut_partial_line(fd)
+        _upgrade_header(path, fd)
         data = _line(row)
         if os.fstat(fd).st_size == 0:
             data = _header() + data
@@ -85,13 +98,24 @@ def _cut_partial_line(fd: int) -> None:
     os.ftruncate(fd, tail_start + cut + 1 if cut >= 0 else 0)
 
 
+def _upgrade_header(path: Path, fd: int) -> None:
+    """An index written by an older hotocr, with fewer columns, is written again under the
+    current header (its rows keep their cells, the new columns empty), atomically."""
+    head = os.pread(fd, len(_header()) + 1, 0)
+    if not head or head.startswith(_header().encode()):
+        return
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8", errors="replace"))))
+    write_atomic(path, (_header() + "".join(_line(r) for r in rows)).encode("utf-8"))
+
+
 #: How far back from its end ``has_row`` looks in the index (recovery's rows are recent).
 RECENT_BYTES = 1 << 20
 
 
-def has_row(outbox: Path, file: str, sha256: str) -> bool:
-    """Whether one of the index's recent rows is for ``file`` with this content: recovery
-    adds the row of a document a crash cut short only where it is missing."""
+def has_row(outbox: Path, sidecar: str, sha256: str) -> bool:
+    """Whether one of the index's recent rows is for the document of ``sidecar`` with this
+    content: recovery adds the row of a document a crash cut short only where it is
+    missing."""
     try:
         with (outbox / NAME).open("rb") as fh:
             size = fh.seek(0, os.SEEK_END)
@@ -100,30 +124,41 @@ def has_row(outbox: Path, file: str, sha256: str) -> bool:
     except OSError:
         return False
     for row in csv.reader(io.StringIO(tail)):
-        if len(row) == len(COLUMNS) and row[1] == file and row[8] == sha256:
+        if len(row) == len(COLUMNS) and row[-1] == sidecar and row[8] == sha256:
             return True
     return False
 
 
-def row_from_sidecar(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+def row_from_sidecar(path: Path, data: Mapping[str, Any], outbox: Path) -> dict[str, Any]:
+    """The row of the document whose JSON report is ``path`` (below ``outbox``, or in the
+    failed folder), for recovery and ``rebuild``."""
+    sidecar = os.path.relpath(path, outbox)
     if data.get("schema") == ERROR_SCHEMA:
+        name = Path(str(data.get("original_path") or data["source"]["name"]))
+        # A batch folder's report is its whole name's (``failure_report``), a file's its stem's.
+        folder = path.name == f"{name.name}.error.json"
         return {
             "time": data.get("time", ""),
-            "file": path.parent / str(data["source"]["name"]),
+            "file": dropped_name(name, folder=folder),
             "outcome": "failed",
             "reason": data.get("reason", ""),
             "sha256": data["source"].get("sha256") or "",
+            "sidecar": sidecar,
         }
+    source = data["source"]
+    below = Path(os.path.relpath(path.parent, outbox)) / str(source["name"])
+    part = data.get("part")
     return {
         "time": data.get("created", ""),
-        # A part of a split document is told by its own JSON (they share one original).
-        "file": path if "part" in data else path.parent / str(data["source"]["name"]),
-        "pages": data["source"]["pages"],
+        "file": dropped_name(Path(os.path.normpath(below)), folder=source["format"] == "folder"),
+        "pages": source["pages"],
         "confidence": data["confidence"],
         "flagged_pages": data["flagged_pages"],
         "outcome": "done",
         "seconds": data.get("seconds", ""),
-        "sha256": data["source"]["sha256"],
+        "sha256": source["sha256"],
+        "part": f"{part['number']}/{part['of']}" if part else "",
+        "sidecar": sidecar,
     }
 
 
@@ -144,11 +179,9 @@ def rebuild(outbox: Path, extra_folders: Iterable[Path] = ()) -> int:
             except (OSError, ValueError):
                 continue
             if isinstance(data, dict) and data.get("schema") in (SCHEMA, ERROR_SCHEMA):
-                row = row_from_sidecar(path, data)
-                row["file"] = os.path.relpath(row["file"], outbox)
-                rows.append(row)
-    listed = {str(r["file"]) for r in rows}
-    rows += [r for r in kept if r["file"] not in listed]
+                rows.append(row_from_sidecar(path, data, outbox))
+    listed = {str(r["sidecar"]) for r in rows}
+    rows += [r for r in kept if r.get("sidecar") not in listed]
     rows.sort(key=lambda r: (str(r["time"]), str(r["file"])))
     write_atomic(outbox / NAME, (_header() + "".join(_line(r) for r in rows)).encode("utf-8"))
     return len(rows)

@@ -522,9 +522,8 @@ class Service:
         """The index rows of a document published before a crash, from its marker files,
         unless a row was written before the crash."""
         for marker, data in recovered.markers:
-            row = results_index.row_from_sidecar(marker, data)
-            row["file"] = os.path.relpath(row["file"], folder.config.outbox)
-            if not results_index.has_row(folder.config.outbox, row["file"], str(row["sha256"])):
+            row = results_index.row_from_sidecar(marker, data, folder.config.outbox)
+            if not results_index.has_row(folder.config.outbox, row["sidecar"], str(row["sha256"])):
                 results_index.append(folder.config.outbox, row)
 
     def _start_retries(self) -> None:
