@@ -76,7 +76,9 @@ def append(outbox: Path, row: Mapping[str, Any]) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
     try:
         _cut_partial_line(fd)
-        _upgrade_header(path, fd)
+        if _upgrade_header(path, fd):  # a new file took the name: append to that one
+            os.close(fd)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND)
         data = _line(row)
         if os.fstat(fd).st_size == 0:
             data = _header() + data
@@ -98,14 +100,16 @@ def _cut_partial_line(fd: int) -> None:
     os.ftruncate(fd, tail_start + cut + 1 if cut >= 0 else 0)
 
 
-def _upgrade_header(path: Path, fd: int) -> None:
+def _upgrade_header(path: Path, fd: int) -> bool:
     """An index written by an older hotocr, with fewer columns, is written again under the
-    current header (its rows keep their cells, the new columns empty), atomically."""
+    current header (its rows keep their cells, the new columns empty), atomically; True
+    when it was."""
     head = os.pread(fd, len(_header()) + 1, 0)
     if not head or head.startswith(_header().encode()):
-        return
+        return False
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8", errors="replace"))))
     write_atomic(path, (_header() + "".join(_line(r) for r in rows)).encode("utf-8"))
+    return True
 
 
 #: How far back from its end ``has_row`` looks in the index (recovery's rows are recent).
