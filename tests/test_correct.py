@@ -111,6 +111,31 @@ def test_ground_truth_texts_are_left_alone() -> None:
     assert changed / total <= 0.001
 
 
+def test_a_page_in_another_language_is_left_alone_but_for_the_folders_rules(
+    tmp_path: Path,
+) -> None:
+    """A German Fraktur page dropped into an English folder: "rief" is no misread "rick"."""
+    text = eval_path("gt", "gtst_clauren_mimil_1815_0023.gt.txt").read_text(encoding="utf-8")
+    assert " rief" in text
+    rules = tmp_path / "rules.txt"
+    rules.write_text("Senner -> Sennhirt\n")
+    result = correct_text(text, languages=("eng",), enabled=True, rules=rules)
+    assert "language is in doubt" in result.left_out
+    assert " rief" in result.text
+    assert {(c.raw, c.fixed) for c in result.corrections} == {("Senner", "Sennhirt")}
+    # The same page in a German folder is not in doubt, and an English page of misreadings
+    # (a third of its words misread) in an English folder is corrected as ever.
+    assert correct_text(text, languages=("deu",), enabled=True).left_out == ""
+    noisy = (
+        "Th1s is a short letter about the meet1ng of the board next week, and we will "
+        "discuss the budget, the new office and the p1ans for the coming year with all "
+        "of the members who can come to the meeting."
+    )
+    fixed = correct_text(noisy, languages=("eng",), enabled=True)
+    assert fixed.left_out == ""
+    assert "This is a short letter about the meeting" in fixed.text and "the plans" in fixed.text
+
+
 def test_the_filter_command() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "hotocr", "correct", "--lang", "eng"],

@@ -175,7 +175,13 @@ def correct_page(result: PageResult, settings: PageSettings) -> PageResult:
         dictionary=settings.dictionary,
         rules=settings.rules,
     )
-    return dataclasses.replace(result, text=corrected.text, corrections=corrected.corrections)
+    recipe = result.recipe
+    if corrected.left_out and recipe is not None:
+        reasons = {**recipe.reasons, "correction": corrected.left_out}
+        recipe = dataclasses.replace(recipe, reasons=reasons)
+    return dataclasses.replace(
+        result, text=corrected.text, corrections=corrected.corrections, recipe=recipe
+    )
 
 
 def read_page(task: PageTask) -> PageResult:

@@ -10,6 +10,7 @@ is kept. Text in scripts other than Latin (Chinese, Japanese, Korean, ...) passe
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -63,6 +64,17 @@ SPLIT_CAPITALS_LENGTH = 8
 #: the most frequent words of the language.
 DIGIT_LEADING_MIN = 6.0
 
+#: The page's language is in doubt when fewer than ``DOUBT_SHARE`` of its words of three
+#: letters or more are at least ``DOUBT_KNOWN`` frequent in the configured languages (with
+#: ``DOUBT_MIN_WORDS`` words or more to tell): a German page dropped into an English folder
+#: ("rief" is no misread "rick"). Then only the folder's own rules apply. On the eval and
+#: development pages (truth, Tesseract's and PP-OCR's readings) English pages under the
+#: English lexicon: 0.57 or more, receipts and forms included; German ones: 0.46 at most.
+DOUBT_KNOWN = 2.5
+DOUBT_SHARE = 0.5
+DOUBT_MIN_WORDS = 20
+DOUBT_WORD_LENGTH = 3
+
 # Latin-script word characters plus the symbols OCR puts in place of letters.
 _TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F0-9@$|]+")
 _PROTECTED = re.compile(
@@ -90,6 +102,8 @@ _SENTENCE_END = frozenset(".!?:\n\f")
 class Corrected:
     text: str
     corrections: tuple[Correction, ...]
+    #: Why the lexicon's corrections were left out (the page's language is in doubt).
+    left_out: str = ""
 
 
 class Lexicon:
@@ -168,6 +182,10 @@ class Corrector:
                 continue
             (capitals if _inside(m.span(), acronyms) else tokens).append(m)
         vocabulary = Counter(m.group().lower() for m in tokens if m.group().isalpha())
+        doubt = self._language_doubt(vocabulary)
+        if doubt:  # another language: the folder's rules only, never the lexicon's guesses
+            rules = [(m, self._rules[m.group()]) for m in tokens if m.group() in self._rules]
+            return dataclasses.replace(_apply(text, rules), left_out=doubt)
         fixes: dict[int, str] = {}
         for i, match in enumerate(tokens):
             fixed = self._fix_token(text, match, vocabulary, confidences)
@@ -180,6 +198,22 @@ class Corrector:
             if pieces is not None and len(match.group()) >= SPLIT_CAPITALS_LENGTH:
                 replaced.append((match, pieces))
         return _apply(text, sorted(replaced, key=lambda one: one[0].start()))
+
+    def _language_doubt(self, vocabulary: Counter[str]) -> str:
+        """Why the page may not be in the configured languages, or "" (see ``DOUBT_SHARE``)."""
+        if not self._lex.languages:
+            return ""
+        words = {w: n for w, n in vocabulary.items() if len(w) >= DOUBT_WORD_LENGTH}
+        total = sum(words.values())
+        if total < DOUBT_MIN_WORDS:
+            return ""
+        known = sum(n for w, n in words.items() if self._lex.zipf(w) >= DOUBT_KNOWN) / total
+        if known >= DOUBT_SHARE:
+            return ""
+        return (
+            f"left out: {known:.0%} of the page's words are known in "
+            f"{'+'.join(self._lex.languages)}, so its language is in doubt"
+        )
 
     def _fix_token(
         self,
