@@ -21,6 +21,7 @@ import pikepdf
 import pytest
 from lxml import etree
 from PIL import Image
+from rapidfuzz.distance import Levenshtein
 
 from hotocr import geometry
 
@@ -85,17 +86,25 @@ def page_sizes(pdf: Path) -> list[tuple[float, float]]:
 
 
 def assert_boxes_match(pdf: Path, data: dict, *, page_index: int) -> None:
-    """Every JSON word of the page lies, in the PDF, within 2% of the page size of its box."""
+    """Every JSON word of the page lies, in the PDF, within 2% of the page size of its box.
+
+    JSON boxes are in the page as the original shows it; the .ocr.pdf shows a page read
+    turned upright (``upright_pages``), turned by the page's ``rotation`` clockwise."""
     page = data["pages"][page_index]
+    turn = page["rotation"] % 360
+    width0, height0 = (
+        (page["height"], page["width"]) if turn in (90, 270) else (page["width"], page["height"])
+    )
     shown_w, shown_h = page_sizes(pdf)[page_index]
-    sx, sy = shown_w / page["width"], shown_h / page["height"]
+    sx, sy = shown_w / width0, shown_h / height0
     placed = [w for w in words_of_page(pdf, page_index + 1)]
     assert placed, "no text layer on the page"
     unmatched = list(placed)
     checked = 0
     for word in page["words"]:
         left, top, width, height = word["box"]
-        cx, cy = (left + width / 2) * sx, (top + height / 2) * sy
+        x, y = upright_point(left + width / 2, top + height / 2, page)
+        cx, cy = x * sx, y * sy
         same = [p for p in unmatched if p[0] == word["text"]]
         if not same:
             continue  # a word the corrector changed appears under its corrected text
@@ -108,6 +117,18 @@ def assert_boxes_match(pdf: Path, data: dict, *, page_index: int) -> None:
         unmatched.remove(nearest)
         checked += 1
     assert checked >= 0.9 * len(page["words"])
+
+
+def upright_point(x: float, y: float, page: dict) -> tuple[float, float]:
+    """A point of the page as the original shows it, on the page turned upright."""
+    w, h, turn = page["width"], page["height"], page["rotation"] % 360
+    if turn == 90:
+        return h - y, x
+    if turn == 180:
+        return w - x, h - y
+    if turn == 270:
+        return y, w - x
+    return x, y
 
 
 def words_of_page(pdf: Path, number: int) -> list[tuple[str, float, float, float, float]]:
@@ -207,6 +228,13 @@ def test_pdf_pages_keep_their_images_and_the_text_sits_on_the_words(tmp_path: Pa
     for shown, read in zip(text.split("\f")[:4], pages, strict=True):
         found, wanted = Counter(shown.split()), Counter(read.split())
         assert sum((found & wanted).values()) >= 0.97 * sum(wanted.values())
+    # Shown upright (/Rotate), every page reads like page 1, in the same order.
+    with pikepdf.open(out / "ocrmypdf_cardinal.ocr.pdf") as doc:
+        assert [int(p.obj.get("/Rotate", 0)) for p in doc.pages] == [0, 270, 180, 90]
+    shown_pages = [p.split() for p in text.split("\f")[:4]]
+    for words in shown_pages[1:]:
+        moved = Levenshtein.normalized_distance(words, shown_pages[0])
+        assert moved <= 0.05, moved
 
 
 def image_streams(pdf: Path) -> list[str]:

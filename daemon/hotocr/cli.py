@@ -27,6 +27,7 @@ from hotocr.errors import ConfigError, HotocrError, MissingDependency, Transient
 from hotocr.hooks import delivery
 from hotocr.journal import Journal
 from hotocr.logs import configure
+from hotocr.outputs import PdfOptions
 from hotocr.preprocess import select_backend
 from hotocr.progress import PageProgress
 from hotocr.recognize import ppocr
@@ -267,6 +268,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                         stem=_stem_for(folder, path, used),
                         move_original=False,
                         formats=formats,
+                        pdf_options=PdfOptions.of(watch.ocr),
                     )
                     flagged = done.result.flagged_pages
                     note = f" (low confidence: pages {flagged})" if flagged else ""

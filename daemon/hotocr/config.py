@@ -142,6 +142,11 @@ class OcrConfig:
     max_pages: int = _opt(
         2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
     )
+    upright_pages: bool = _opt(
+        True,
+        "In the .ocr.pdf, a page read sideways or upside down gets /Rotate so that it is shown "
+        "upright (its content is not re-encoded; the text layer turns with it).",
+    )
 
 
 @dataclass(frozen=True)

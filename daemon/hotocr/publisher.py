@@ -24,6 +24,7 @@ from hotocr.datatypes import DocumentResult
 from hotocr.errors import HotocrError, Quarantined
 from hotocr.journal import HookEvent, Job, Journal
 from hotocr.metrics import Metrics
+from hotocr.outputs import PdfOptions
 from hotocr.splitting import Part, split
 from hotocr.testhooks import crash_point
 
@@ -71,6 +72,7 @@ class Publisher:
                 stem=stem,
                 move_original=True,
                 formats=formats,
+                pdf_options=PdfOptions.of(watch.ocr),
             )
             assert published.original is not None
             documents = list(zip(split(result), published.jsons, strict=True))

@@ -368,6 +368,7 @@ def render_outputs(
     original: Path,
     name: str,
     original_path: str | None = None,
+    pdf_options: outputs.PdfOptions = outputs.DEFAULT_PDF_OPTIONS,
 ) -> list[tuple[str, bytes]]:
     """Each asked-for output as (suffix, bytes), the JSON last; ``original_path``: where the
     original will be, relative to the outputs' folder."""
@@ -381,7 +382,7 @@ def render_outputs(
         elif fmt == "pdf":
             from hotocr.outputs import pdf  # noqa: PLC0415 - pikepdf and img2pdf on demand
 
-            data = pdf.render(result, original=original, name=name)
+            data = pdf.render(result, original=original, name=name, options=pdf_options)
         elif fmt == "hocr":
             from hotocr.outputs import hocr  # noqa: PLC0415
 
@@ -402,6 +403,7 @@ def publish_result(
     stem: str,
     move_original: bool,
     formats: Iterable[str] = outputs.DEFAULT_FORMATS,
+    pdf_options: outputs.PdfOptions = outputs.DEFAULT_PDF_OPTIONS,
 ) -> Published:
     """Write the outputs (the JSON last, as the 'complete' marker), then move the original.
 
@@ -424,6 +426,7 @@ def publish_result(
                 original=result.source.path if result.batch else original,
                 name=dest.name,
                 original_path=Path(where).as_posix(),
+                pdf_options=pdf_options,
             ),
         )
         for document in documents

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hotocr.config import OUTPUT_FORMATS
+from hotocr.config import OUTPUT_FORMATS, OcrConfig
 from hotocr.datatypes import PageResult, Word
 
 FORMATS = OUTPUT_FORMATS
@@ -29,6 +29,22 @@ SUFFIXES = {
     "hocr": ".hocr",
     "alto": ".alto.xml",
 }
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    """How the searchable PDF is made (the folder's ``[ocr]`` settings)."""
+
+    #: Pages read turned get ``/Rotate`` so that they are shown upright.
+    upright_pages: bool = True
+
+    @classmethod
+    def of(cls, ocr: OcrConfig) -> PdfOptions:
+        return cls(upright_pages=ocr.upright_pages)
+
+
+#: The PDF as the defaults make it.
+DEFAULT_PDF_OPTIONS = PdfOptions()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 PDF input: the original file, opened with pikepdf, each read page given one more content
 stream of invisible text (render mode 3) in Tesseract's glyphless font; its images, fonts
-and drawings are left as they are, byte for byte. Image input (PNG, JPEG, TIFF frames): one
+and drawings are left as they are, byte for byte. A page read turned is shown upright
+(``/Rotate``), where the folder asks for it. Image input (PNG, JPEG, TIFF frames): one
 page per frame made by img2pdf, which embeds JPEG and CCITT G4 data as they are and PNG
 data losslessly, the page size from the image's resolution (300 DPI when it has none).
 
@@ -26,7 +27,7 @@ import pikepdf
 from hotocr import __version__
 from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.errors import MissingDependency
-from hotocr.outputs import language_tags, lines_of, output_words
+from hotocr.outputs import DEFAULT_PDF_OPTIONS, PdfOptions, language_tags, lines_of, output_words
 from hotocr.pages import Kind
 
 #: Tesseract's glyphless font (every glyph an empty box, half an em wide): installed with
@@ -45,14 +46,18 @@ ASSUMED_DPI = 300
 FONT_RESOURCE = "/HotocrText"
 
 
-def render(result: DocumentResult, *, original: Path, name: str) -> bytes:
+def render(
+    result: DocumentResult, *, original: Path, name: str, options: PdfOptions = DEFAULT_PDF_OPTIONS
+) -> bytes:
     kind = Kind.PDF if result.batch is not None else result.source.kind
     with open_as_pdf(original, kind) as pdf:
         font = _glyphless_font(pdf)
         for page_result in result.pages:
+            page = pdf.pages[result.source_page(page_result) - 1]
             if page_result.error is None and page_result.words:
-                page = pdf.pages[result.source_page(page_result) - 1]
                 _add_text_layer(pdf, page, page_result, font)
+            if options.upright_pages and page_result.rotation % 360:
+                _turn_upright(page, page_result.rotation)
         if result.part is not None:  # a part of a split document: only its own pages
             keep = {n - 1 for n in result.part.pages}
             for index in reversed(range(len(pdf.pages))):
@@ -196,6 +201,14 @@ def _add_text_layer(
     # The original content is wrapped in q/Q, so whatever state it leaves does not move us.
     page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
     page.contents_add(pdf.make_stream(b"Q\n" + layer.encode("ascii")), prepend=False)
+
+
+def _turn_upright(page: pikepdf.Page, rotation: int) -> None:
+    """Show the page turned by ``rotation`` more degrees clockwise: upright, as it was read.
+    Only ``/Rotate`` changes (set on the page itself, over what it inherits): the content and
+    the text layer stay in their user space, so the words stay on their text."""
+    shown = int(_inherited(page.obj, "/Rotate") or 0) % 360
+    page.obj.Rotate = (shown + rotation) % 360
 
 
 class _Placement:
