@@ -25,7 +25,14 @@ from rapidfuzz.distance import Levenshtein
 
 from hotocr import geometry
 
-from .conftest import ENGLISH_LINES, eval_path, render_page
+from .conftest import (
+    ENGLISH_LINES,
+    LEFT_COLUMN,
+    RIGHT_COLUMN,
+    eval_path,
+    render_page,
+    two_columns,
+)
 
 SCHEMAS = Path(__file__).parent / "schemas"
 ALL = "txt,json,pdf,hocr,alto"
@@ -304,6 +311,69 @@ def test_hocr_and_alto_hold_every_word_with_its_box(tmp_path: Path) -> None:
     box = data["pages"][0]["words"][0]["box"]
     assert [int(first.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == box
     assert 0 <= float(first.get("WC")) <= 1
+
+
+def test_hocr_and_alto_keep_the_columns_blocks_baselines_and_turned_text(
+    tmp_path: Path,
+) -> None:
+    """A two-column page, and the same page scanned sideways: hOCR nests carea > par >
+    line > word with baselines (hocr-tools' ``hocr-check`` passes), ALTO has a TextBlock per
+    block (never across the gutter) and validates, and the turned page says how its text
+    runs (``textangle``, ``ROTATION``)."""
+    page = two_columns()
+    page.save(tmp_path / "columns.png", dpi=(300, 300))
+    page.rotate(90, expand=True).save(tmp_path / "sideways.png", dpi=(300, 300))
+    out = tmp_path / "out"
+    process(tmp_path / "columns.png", tmp_path / "sideways.png", out=out, outputs="json,hocr,alto")
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "alto-4-2.xsd")))
+    ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
+    xhtml = {"h": "http://www.w3.org/1999/xhtml"}
+    for stem, angle in (("columns", 0), ("sideways", 90)):
+        data = json.loads((out / f"{stem}.json").read_text())
+        turn = data["pages"][0]["rotation"]
+        assert turn == angle  # turned a quarter counter-clockwise: read a quarter clockwise
+        check = subprocess.run(
+            [str(Path(sys.executable).parent / "hocr-check"), str(out / f"{stem}.hocr")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0 and "not ok" not in check.stdout, check.stdout
+        hocr = etree.parse(str(out / f"{stem}.hocr"))
+        areas = hocr.findall(".//h:div[@class='ocr_carea']", xhtml)
+        # Each block (carea in hOCR, TextBlock in ALTO) holds the words of one column only.
+        columns = [set(_words_in(area, xhtml, "h:span[@class='ocrx_word']")) for area in areas]
+        _assert_one_column_each(columns)
+        for line in hocr.findall(".//h:p[@class='ocr_par']/h:span[@class='ocr_line']", xhtml):
+            title = line.get("title")
+            assert re.search(r"; baseline -?[\d.]+(e-?\d+)? -?[\d.]+; x_size [\d.]+", title)
+            assert ("textangle" in title) == (turn != 0), title
+            if turn:
+                assert f"textangle {turn}" in title
+        alto = etree.parse(str(out / f"{stem}.alto.xml"))
+        schema.assertValid(alto)
+        blocks = alto.findall(".//a:TextBlock", ns)
+        text_blocks = [
+            {s.get("CONTENT") for s in block.findall(".//a:String", ns)} for block in blocks
+        ]
+        _assert_one_column_each(text_blocks)
+        assert len(blocks) == len(areas) >= 2
+        for block in blocks:
+            assert block.get("ROTATION") == (str(turn) if turn else None)
+        assert all(line.get("BASELINE") for line in alto.findall(".//a:TextLine", ns))
+
+
+def _words_in(element: etree._Element, ns: dict[str, str], path: str) -> list[str]:
+    return ["".join(w.itertext()) for w in element.findall(f".//{path}", ns)]
+
+
+def _assert_one_column_each(blocks: list[set[str]]) -> None:
+    left = {w for line in LEFT_COLUMN for w in line.split()}
+    right = {w for line in RIGHT_COLUMN for w in line.split()}
+    only_left, only_right = left - right, right - left
+    assert blocks
+    for words in blocks:
+        assert not (words & only_left and words & only_right), words
 
 
 def test_a_corrected_word_keeps_tesseracts_reading_in_alto(tmp_path: Path) -> None:

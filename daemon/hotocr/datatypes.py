@@ -31,6 +31,9 @@ class Word:
     line: int
     #: The word's text block (a paragraph, a column's stretch, a label), in reading order.
     block: int = 0
+    #: The word's paragraph, counted over the page in reading order (Tesseract's paragraphs
+    #: within its blocks; PP-OCR's blocks are its paragraphs).
+    paragraph: int = 0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
                 "confidence": w.confidence,
                 "box": list(w.box),
                 "line": w.line,
+                "paragraph": w.paragraph,
                 "block": w.block,
             }
             for w in page.words

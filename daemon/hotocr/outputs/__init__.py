@@ -56,6 +56,8 @@ class OutputWord:
     confidence: float
     box: tuple[int, int, int, int]
     line: int
+    block: int = 0
+    paragraph: int = 0
 
 
 def output_words(page: PageResult) -> list[OutputWord]:
@@ -72,7 +74,7 @@ def output_words(page: PageResult) -> list[OutputWord]:
                     fixed[index] = word[:at] + correction.fixed + word[at + len(raw) :]
                 break
     return [
-        OutputWord(text, w.text, w.confidence, w.box, w.line)
+        OutputWord(text, w.text, w.confidence, w.box, w.line, w.block, w.paragraph)
         for text, w in zip(fixed, page.words, strict=True)
     ]
 

@@ -2,7 +2,9 @@
 ``HPOS/VPOS/WIDTH/HEIGHT/WC/CONTENT`` in pixels (``MeasurementUnit`` pixel).
 
 ``CONTENT`` is the corrected word; where the corrector changed it, Tesseract's own reading
-is kept as the String's ``ALTERNATIVE``. A page's lines form one text block.
+is kept as the String's ``ALTERNATIVE``. Each text block of the page (a column's stretch,
+a caption, a label: ``outputs.structure``) is a ``TextBlock``, with ``ROTATION`` on a page
+read turned; each line has its ``BASELINE``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 
 from hotocr import __version__
 from hotocr.datatypes import DocumentResult
-from hotocr.outputs import lines_of, output_words, union_box
+from hotocr.outputs.structure import blocks_of
 
 NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
 SCHEMA = "http://www.loc.gov/standards/alto/v4/alto-4-2.xsd"
@@ -48,13 +50,19 @@ def render(result: DocumentResult, *, name: str) -> bytes:
             f' PC="{page.confidence / 100:.4f}">\n'
         )
         out.append(f'   <PrintSpace HPOS="0" VPOS="0" WIDTH="{width}" HEIGHT="{height}">\n')
-        lines = lines_of(output_words(page))
-        if lines:
-            everything = [w for line in lines for w in line]
-            out.append(f'    <TextBlock ID="block_{n}" {_position(union_box(everything))}>\n')
-            for i, line in enumerate(lines, start=1):
-                out.append(f'     <TextLine ID="line_{n}_{i}" {_position(union_box(line))}>\n')
-                for j, word in enumerate(line, start=1):
+        turned = page.rotation % 360
+        rotation = f' ROTATION="{turned}"' if turned else ""
+        i = 0
+        for b, block in enumerate(blocks_of(page), start=1):
+            out.append(f'    <TextBlock ID="block_{n}_{b}" {_position(block.box)}{rotation}>\n')
+            for line in block.lines:
+                i += 1
+                (x0, y0), (x1, y1) = line.baseline.points
+                out.append(
+                    f'     <TextLine ID="line_{n}_{i}" {_position(line.box)}'
+                    f' BASELINE="{x0},{y0} {x1},{y1}">\n'
+                )
+                for j, word in enumerate(line.words, start=1):
                     if j > 1:
                         out.append("      <SP/>\n")
                     attrs = (

@@ -590,7 +590,9 @@ def _recognition(lines: list[TextLine], on_page: dict[int, Word]) -> Recognition
         for row in block:
             for line in row:
                 words.extend(
-                    dataclasses.replace(on_page[id(w)], line=number, block=block_number)
+                    dataclasses.replace(
+                        on_page[id(w)], line=number, block=block_number, paragraph=block_number
+                    )
                     for w in line.words
                 )
                 number += 1

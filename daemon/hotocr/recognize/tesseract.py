@@ -124,6 +124,7 @@ def from_tsv(data: dict[str, list[str]]) -> Recognition:
     words: list[Word] = []
     keys: list[tuple[int, int, int]] = []  # block, paragraph, line of each line
     blocks: list[int] = []
+    paragraphs: list[tuple[int, int]] = []
     for i, raw in enumerate(data["text"]):
         text = str(raw).strip()
         conf = float(data["conf"][i])
@@ -140,8 +141,10 @@ def from_tsv(data: dict[str, list[str]]) -> Recognition:
             keys.append(key)
             if not blocks or key[0] != blocks[-1]:
                 blocks.append(key[0])
-        line, block = len(keys) - 1, len(blocks) - 1
-        words.append(Word(text, round(conf, 2), box, line=line, block=block))
+            if not paragraphs or key[:2] != paragraphs[-1]:
+                paragraphs.append(key[:2])
+        line, block, paragraph = len(keys) - 1, len(blocks) - 1, len(paragraphs) - 1
+        words.append(Word(text, round(conf, 2), box, line=line, block=block, paragraph=paragraph))
     lines = [
         _Line(group, line_box(group), key, i > 0 and key[:2] != keys[i - 1][:2])
         for i, (key, group) in enumerate(zip(keys, _by_line(words, len(keys)), strict=True))
