@@ -164,6 +164,38 @@ def test_a_batch_killed_while_claimed_or_read_ends_once_with_its_pages_in_order(
     assert not [p for p in (tmp_path / "state" / "work").rglob("*") if p.is_file()]
 
 
+def test_a_batch_page_has_the_pixels_of_its_file_as_the_file_alone_does(daemon_factory) -> None:
+    """A 640x480 PNG at 200 DPI: alone or in a batch (beside a PDF page), the same width,
+    height and word boxes, the space of ``origin.file``; the batch's PDF has its text."""
+    small = render_page(("Pixels of its own file.", "Boxes that match it."), width=640, height=480)
+    daemon = daemon_factory(
+        watch_extra='assemble = "folder"\nquiet_seconds = 2\n[watch.ocr]\noutputs = ["json", "pdf"]'
+    )
+    small.save(daemon.inbox / "alone.png", dpi=(200, 200))
+    batch = daemon.root / "mixed"
+    batch.mkdir()
+    small.save(batch / "a.png", dpi=(200, 200))
+    (batch / "b.pdf").write_bytes(pdf_of([page("A PDF page of the batch")]))
+    shutil.move(batch, daemon.inbox / "mixed")
+    daemon.wait_done(2, timeout=120)
+    alone = json.loads((daemon.outbox / "alone.json").read_text())["pages"][0]
+    mixed = json.loads((daemon.outbox / "mixed.json").read_text())["pages"]
+    assert [p["number"] for p in mixed] == [1, 2]
+    assert mixed[0]["origin"] == {"file": "a.png", "page": 1}
+    assert (
+        (mixed[0]["width"], mixed[0]["height"]) == (alone["width"], alone["height"]) == (640, 480)
+    )
+    assert [w["box"] for w in mixed[0]["words"]] == [w["box"] for w in alone["words"]]
+    assert (mixed[1]["width"], mixed[1]["height"]) == (2480, 600)  # the PDF page, at 300 DPI
+    shown = subprocess.run(
+        ["pdftotext", str(daemon.outbox / "mixed.ocr.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Pixels of its own file." in shown and "A PDF page of the batch" in shown
+
+
 def test_a_file_added_after_the_batch_was_claimed_is_a_batch_of_its_own(daemon_factory) -> None:
     daemon = daemon_factory(watch_extra='assemble = "folder"\nquiet_seconds = 2')
     batch = daemon.inbox / "batch-b"

@@ -19,7 +19,7 @@ import pikepdf
 
 from hotocr import pages
 from hotocr.batches import batch_files
-from hotocr.datatypes import Batch, BatchFile, PageOrigin
+from hotocr.datatypes import Batch, BatchFile, PageLocation, PageOrigin
 from hotocr.errors import BadBatch, InputError
 from hotocr.outputs.pdf import open_as_pdf
 
@@ -29,6 +29,20 @@ ASSEMBLED_NAME = ".hotocr-batch.pdf"
 
 def assembled_path(work_path: Path) -> Path:
     return work_path.with_name(ASSEMBLED_NAME)
+
+
+def page_locations(batch: Batch, folder: Path) -> tuple[PageLocation, ...]:
+    """Where each page of the batch in ``folder`` is read from: an image file's page from
+    the file itself, so that it is read in its own pixels exactly as the same file alone
+    would be (its boxes then match ``origin.file``); a PDF's from the assembled PDF."""
+    kinds = {f.name: pages.Kind(f.format) for f in batch.files}
+    assembled = assembled_path(folder)
+    return tuple(
+        PageLocation(folder / origin.file, kinds[origin.file], origin.page)
+        if kinds[origin.file] is not pages.Kind.PDF
+        else PageLocation(assembled, pages.Kind.PDF, number)
+        for number, origin in enumerate(batch.origins, start=1)
+    )
 
 
 def assemble(

@@ -234,6 +234,15 @@ class BatchFile:
 
 
 @dataclass(frozen=True)
+class PageLocation:
+    """Where a worker reads a page from: a file, its kind, and the page's number in it."""
+
+    path: Path
+    kind: Kind
+    number: int
+
+
+@dataclass(frozen=True)
 class PageOrigin:
     """Where a page of a batch came from: a file of the batch and its page in that file."""
 

@@ -12,6 +12,7 @@ workers, or its scheduler, takes fewer pages and leaves the rest in the inbox.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotocr._exec import tesseract
-from hotocr.datatypes import DocumentResult, PageResult, PageSettings, PageTask
+from hotocr.datatypes import DocumentResult, PageLocation, PageResult, PageSettings, PageTask
 from hotocr.errors import CorruptInput, HotocrError, TooLarge, WorkerCrashed, WorkerLost
 from hotocr.executors import PageExecutor, open_executor
 from hotocr.pages import SourceInfo
@@ -41,6 +42,8 @@ class DocumentJob:
     settings: PageSettings
     #: The caller's handle (e.g. the watch folder), returned untouched with the result.
     context: Any = None
+    #: Where each page is read from, where not from ``source`` (a batch's image files).
+    locations: tuple[PageLocation, ...] = ()
     started: float = field(default_factory=time.monotonic)
     todo: deque[int] = field(default_factory=deque)
     results: dict[int, PageResult] = field(default_factory=dict)
@@ -134,7 +137,13 @@ class PageScheduler:
             job, number = self._futures.pop(future)
             job.in_flight -= 1
             try:
-                job.results[number] = self._executor.result(future)
+                result = self._executor.result(future)
+                # A page read from a file of its own (a batch's image) is numbered in it.
+                job.results[number] = (
+                    result
+                    if result.number == number
+                    else dataclasses.replace(result, number=number)
+                )
             except WorkerLost as exc:
                 lost = exc
                 hit.add(job)
@@ -183,7 +192,12 @@ class PageScheduler:
             self._jobs.remove(job)
             self._jobs.append(job)
             number = job.todo.popleft()
-            task = PageTask(job.source.path, job.source.kind, number, job.settings)
+            where = (
+                job.locations[number - 1]
+                if job.locations
+                else PageLocation(job.source.path, job.source.kind, number)
+            )
+            task = PageTask(where.path, where.kind, where.number, job.settings)
             try:
                 future = self._executor.submit(task, job.source.pages)
             except WorkerLost:

@@ -23,7 +23,7 @@ from typing import Any
 
 from hotocr import batches, pages, results_index, review, sidecars
 from hotocr._exec import tesseract
-from hotocr.assemble import Batch, assemble
+from hotocr.assemble import Batch, assemble, page_locations
 from hotocr.backlog import Backlog
 from hotocr.batches import BatchTracker, batch_folder
 from hotocr.config import Config, WatchConfig
@@ -450,7 +450,12 @@ class Service:
         )
         self._in_flight[folder.index] += 1
         context = _Context(folder, job, batch)
-        scheduler.submit(DocumentJob(source=source, settings=folder.settings, context=context))
+        locations = page_locations(batch, job.work_path) if batch is not None else ()
+        scheduler.submit(
+            DocumentJob(
+                source=source, settings=folder.settings, context=context, locations=locations
+            )
+        )
 
     def _not_ready(self, folder: _Folder, path: Path, exc: NotReady) -> bool:
         """Wait for the file to complete; True once it has looked incomplete, unchanged, for
