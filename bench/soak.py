@@ -49,6 +49,8 @@ import pikepdf
 import psutil
 from PIL import Image, ImageDraw, ImageFont
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from bench._common import OUT, ROOT, machine
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -133,6 +135,8 @@ class World:
     lives: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     start: float = field(default_factory=time.monotonic)
+    #: The benchmark's own failures: a fault not injected, a thread of the world that died.
+    failures: list[str] = field(default_factory=list)
 
     @property
     def inbox(self) -> Path:
@@ -153,6 +157,17 @@ class World:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
+
+    def attempt(self, what: str, action: Callable[..., object], *args: object) -> bool:
+        """Run one fault injection; a failure is noted and kept as a problem of the run."""
+        try:
+            action(*args)
+        except Exception as exc:  # noqa: BLE001 - report it, and go on injecting the others
+            self.note("chaos.error", what=what, error=f"{type(exc).__name__}: {exc}")
+            with self.lock:
+                self.failures.append(f"chaos: {what} failed: {type(exc).__name__}: {exc}")
+            return False
+        return True
 
 
 # ---------------------------------------------------------------- the daemon
@@ -295,6 +310,9 @@ def collect(world: World, original: Path) -> None:
 
 
 def chaos(world: World, config: Path, kill_every: tuple[float, float], full_for: float) -> None:
+    """Kills and one full disk. A fault that cannot be injected is reported (``chaos.error``,
+    and a problem of the run) and the rest go on: a dead chaos thread would leave a run
+    that looks calm and proves nothing."""
     kills_until = world.seconds - world.quiet_seconds
     full_at = world.seconds * 0.35
     full_done = False
@@ -303,32 +321,43 @@ def chaos(world: World, config: Path, kill_every: tuple[float, float], full_for:
         time.sleep(1)
         if not full_done and world.elapsed() >= full_at:
             full_done = True
-            fill_disk(world, seconds=full_for)
+            world.attempt("fill_disk", fill_disk, world, full_for)
         if world.elapsed() >= next_kill:
             sig = signal.SIGTERM if world.rng.random() < 0.2 else signal.SIGKILL
-            kill_daemon(world, sig)
+            world.attempt("kill", kill_daemon, world, sig)
             time.sleep(world.rng.uniform(1, 3))
-            start_daemon(world, config)
+            if not world.attempt("start", start_daemon, world, config):
+                time.sleep(5)
+                world.attempt("start again", start_daemon, world, config)
             next_kill = world.elapsed() + world.rng.uniform(*kill_every)
     world.note("chaos.done")
 
 
+#: The ballast is written in pieces this large, unbuffered.
+BALLAST_PIECE = 64 << 10
+
+
 def fill_disk(world: World, seconds: float) -> None:
-    """Fill the outbox's disk and keep it full (the consumer frees space as it goes)."""
+    """Fill the outbox's disk and keep it full for ``seconds`` (the consumer frees space as
+    it goes), then free it, whatever happened meanwhile.
+
+    The file is written unbuffered: a buffered one keeps a piece that the full disk refused
+    and writes it again when it is closed, raising ENOSPC there (a 25-minute run lost its
+    chaos thread so, and kept its disk full for good)."""
     ballast = world.disk / "ballast"
     until = time.monotonic() + seconds
-    with ballast.open("wb") as fh:
-        world.note("disk.full")
-        while time.monotonic() < until:
-            try:
-                while True:
-                    fh.write(b"\0" * (64 << 10))
-                    fh.flush()
-            except OSError:
-                pass
-            time.sleep(0.2)
-    ballast.unlink()
-    world.note("disk.freed", free=shutil.disk_usage(world.disk).free)
+    try:
+        with ballast.open("wb", buffering=0) as fh:
+            world.note("disk.full")
+            piece = b"\0" * BALLAST_PIECE
+            while time.monotonic() < until:
+                with contextlib.suppress(OSError):  # full: top it up again shortly
+                    while fh.write(piece):
+                        pass
+                time.sleep(0.2)
+    finally:
+        ballast.unlink(missing_ok=True)
+        world.note("disk.freed", free=shutil.disk_usage(world.disk).free)
 
 
 def _file_kb(path: Path) -> int:
@@ -517,6 +546,14 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     config = write_config(world)
     start_daemon(world, config)
+
+    def died(hook: threading.ExceptHookArgs) -> None:
+        name = hook.thread.name if hook.thread else "?"
+        world.note("thread.died", thread=name, error=repr(hook.exc_value))
+        with world.lock:
+            world.failures.append(f"the {name} thread died: {hook.exc_value!r}")
+
+    threading.excepthook = died
     threads = [
         threading.Thread(target=feeder, args=(world,), name="feeder"),
         threading.Thread(target=consumer, args=(world,), name="consumer", daemon=True),
@@ -546,6 +583,9 @@ def main() -> int:
                 shutil.move(path, world.collected / kind / path.name)
     subprocess.run(["umount", str(world.disk)], check=False)
     result = account(world)
+    problems_found = result["problems"]
+    assert isinstance(problems_found, list)
+    problems_found += world.failures  # the benchmark's own: then its run proves less
     summary = {
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -555,6 +595,7 @@ def main() -> int:
         "kills": sum(1 for e in world.events if e["event"] == "daemon.stopped") - 1,
         "flatness": flatness(args.out, world.seconds - world.quiet_seconds, args.warmup_seconds),
         **result,
+        "benchmark_failures": world.failures,
         "events": world.events,
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
