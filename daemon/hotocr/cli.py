@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         help="which recognizer reads the pages (default: the config's [ocr] recognizer)",
     )
     proc.add_argument(
+        "--existing-text",
+        choices=("skip", "redo", "force"),
+        help="a PDF page that has text already (default: the config's [ocr] existing_text)",
+    )
+    proc.add_argument(
         "--executor",
         help='"local" or a Dask scheduler, tcp://HOST:PORT (default: the config\'s)',
     )
@@ -212,6 +217,10 @@ def cmd_process(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     configure("console" if sys.stderr.isatty() else cfg.daemon.log_format, "warning")
     watch = cfg.watches[0]
+    if args.existing_text:
+        watch = dataclasses.replace(
+            watch, ocr=dataclasses.replace(watch.ocr, existing_text=args.existing_text)
+        )
     languages = tuple(args.lang.split("+")) if args.lang else watch.languages
     _require_tools(config.Config(daemon=cfg.daemon, watches=(_with_languages(watch, languages),)))
     settings = PageSettings.from_watch(watch, languages)

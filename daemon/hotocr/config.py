@@ -142,6 +142,16 @@ class OcrConfig:
     max_pages: int = _opt(
         2000, "Documents with more pages than this go to failed/ (0 = no limit).", minimum=0
     )
+    existing_text: str = _opt(
+        "skip",
+        "skip | redo | force: a PDF page that already has text. skip: its text is taken as it "
+        "is (not read again), and where ink lies outside that text (a scan with a digital "
+        "footer) the page is read and only words the PDF lacks are added; redo: an earlier "
+        "OCR's invisible text is taken out and the page read again, visible text stays; "
+        "force: read as an image, whatever text it has (an earlier OCR's invisible text is taken "
+        "out; visible text is then found twice). Text that cannot be extracted counts as none.",
+        choices=("skip", "redo", "force"),
+    )
     upright_pages: bool = _opt(
         True,
         "In the .ocr.pdf, a page read sideways or upside down gets /Rotate so that it is shown "

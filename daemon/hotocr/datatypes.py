@@ -34,6 +34,9 @@ class Word:
     #: The word's paragraph, counted over the page in reading order (Tesseract's paragraphs
     #: within its blocks; PP-OCR's blocks are its paragraphs).
     paragraph: int = 0
+    #: The word is the PDF's own text (``pdf_text``), not a reading: the searchable PDF
+    #: already has it.
+    in_pdf: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class PageSettings:
     separator_value: str = "PATCH T"
     #: auto | tesseract | ppocr: which recognizer reads the page (``recognize.choice``).
     recognizer: str = "auto"
+    #: skip | redo | force: what a PDF page's own text means (``pdf_text``).
+    existing_text: str = "skip"
 
     @classmethod
     def from_watch(
@@ -128,6 +133,7 @@ class PageSettings:
             separate=watch.separate,
             separator_value=watch.separator_value,
             recognizer=watch.ocr.recognizer,
+            existing_text=watch.ocr.existing_text,
         )
 
     @classmethod
@@ -211,6 +217,9 @@ class PageResult:
     #: The page holds no ink (``separators.is_blank``): it was not read, and it is not
     #: flagged, since a person has nothing to check on it.
     blank: bool = False
+    #: Where the text comes from: ``ocr`` (read), ``pdf text`` (the PDF's own text, not
+    #: read), or ``pdf text + ocr`` (the PDF's text, and a reading of the rest of the page).
+    source: str = "ocr"
 
     def word_confidences(self) -> dict[str, float]:
         """The confidence per word text (the lowest, where a word occurs twice)."""

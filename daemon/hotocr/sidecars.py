@@ -108,6 +108,7 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
         "confidence": page.confidence,
         "low_confidence": page.low_confidence,
         "blank": page.blank,
+        "source": page.source,
         "rotation": page.rotation,
         "skew_degrees": page.skew_degrees,
         "width": page.size[0],

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from hotocr import geometry, pages, separators
+from hotocr import geometry, pages, pdf_text, separators
 from hotocr._exec import libtesseract
 from hotocr.correct import correct_text
 from hotocr.datatypes import (
@@ -33,6 +33,7 @@ from hotocr.datatypes import (
     PageTask,
     Recipe,
     Word,
+    mean_confidence,
 )
 from hotocr.errors import InputError, PageTimeout
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
@@ -46,6 +47,8 @@ from hotocr.testhooks import kill_worker_point
 WARM_PAGES = 2
 #: An image less than this many pixels high or wide holds no text: it is a blank page.
 TEXT_MIN_PIXELS = 8
+#: A PDF page whose ink lies outside its own text by less than this share is not read.
+UNCOVERED = pdf_text.UNCOVERED_SHARE
 
 
 def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
@@ -165,7 +168,7 @@ def read_page_data(page: PageData) -> PageResult:
 def correct_page(result: PageResult, settings: PageSettings) -> PageResult:
     """Post-OCR correction of a page read by ``read_page`` (cheap, and it needs the watch
     folder's dictionary and rules files, so with a cluster it runs in the daemon)."""
-    if result.error is not None:
+    if result.error is not None or result.source == "pdf text":  # the PDF's text is exact
         return result
     corrected = correct_text(
         result.raw_text,
@@ -206,6 +209,75 @@ def read_page(task: PageTask) -> PageResult:
     elif min(gray.shape) < TEXT_MIN_PIXELS or separators.is_blank(gray, dpi or 300):
         size = (gray.shape[1], gray.shape[0])
         return _textless(task.number, start, settings.backend, size=size, blank=True)
+    existing = _existing_text(task, gray)
+    if existing is not None and pdf_text.uncovered_ink(gray, existing.words) < UNCOVERED:
+        return _from_pdf_text(task.number, start, settings, existing, gray.shape)
+    result = _read_pixels(task, start, gray, colour, dpi)
+    if existing is None or result.error is not None:
+        return result
+    return _with_pdf_text(result, existing)
+
+
+def _existing_text(task: PageTask, gray: np.ndarray) -> pdf_text.PageText | None:
+    """The text a PDF page already has, where the folder's ``existing_text`` wants it."""
+    mode = task.settings.existing_text
+    if task.kind is not pages.Kind.PDF or mode == "force":
+        return None
+    return pdf_text.page_text(
+        task.source,
+        task.number,
+        (gray.shape[1], gray.shape[0]),
+        timeout=task.settings.timeout,
+        visible_only=mode == "redo",
+    )
+
+
+def _from_pdf_text(
+    number: int,
+    start: float,
+    settings: PageSettings,
+    existing: pdf_text.PageText,
+    shape: tuple[int, ...],
+) -> PageResult:
+    """A page whose text is the PDF's own: not read, nothing to check."""
+    return PageResult(
+        number=number,
+        text=existing.text,
+        raw_text=existing.text,
+        confidence=pdf_text.PDF_CONFIDENCE,
+        low_confidence=False,
+        words=existing.words,
+        rotation=0,
+        skew_degrees=None,
+        seconds=round(time.perf_counter() - start, 3),
+        backend=settings.backend,
+        size=(shape[1], shape[0]),
+        source="pdf text",
+    )
+
+
+def _with_pdf_text(result: PageResult, existing: pdf_text.PageText) -> PageResult:
+    """A page read where ink lies outside the PDF's text: the PDF's words, and of the
+    reading those the PDF does not have. Flagged by the reading's own words."""
+    words, text = pdf_text.merged(result.words, existing)
+    fresh = [w for w in words if not w.in_pdf]
+    confidence = mean_confidence(fresh) if fresh else result.confidence
+    return dataclasses.replace(
+        result,
+        text=text,
+        raw_text=text,
+        words=words,
+        confidence=confidence,
+        low_confidence=bool(fresh) and result.low_confidence,
+        source="pdf text + ocr",
+    )
+
+
+def _read_pixels(
+    task: PageTask, start: float, gray: np.ndarray, colour: HostImage | None, dpi: int | None
+) -> PageResult:
+    """Orient, preprocess and recognize the page's pixels."""
+    settings = task.settings
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
         try:

@@ -1,4 +1,5 @@
 """Poppler: ``pdfinfo`` for page count and sizes, ``pdftoppm`` for rendering one page,
+``pdftotext`` for the text a page already has,
 ``pdfimages`` for taking a scanned page's image out as stored, ``pdfseparate`` for cutting
 one page out (to send it to another machine).
 
@@ -88,6 +89,20 @@ def pdfinfo(path: Path, *, timeout: float = 60) -> PdfInfo:
         encrypted=bool(_ENCRYPTED.search(text)),
         max_page_points=(widest, tallest),
     )
+
+
+def text_layout(path: Path, page: int, *, timeout: float) -> str:
+    """Page ``page``'s text as ``pdftotext -bbox-layout`` gives it: XHTML of blocks, lines
+    and words with their boxes in points, from the shown page's top left."""
+    out = run(
+        ["pdftotext", "-bbox-layout", "-f", str(page), "-l", str(page), str(path.absolute()), "-"],
+        timeout=timeout,
+        check=False,
+        install_hint=INSTALL_HINT,
+    )
+    if out.returncode != 0:
+        raise CorruptInput(f"pdftotext cannot read page {page}: {reason(out.stderr_text)}")
+    return out.stdout.decode("utf-8", "replace")
 
 
 def render_page(path: Path, page: int, *, dpi: int, timeout: float) -> Image.Image:

@@ -37,10 +37,13 @@ class PdfOptions:
 
     #: Pages read turned get ``/Rotate`` so that they are shown upright.
     upright_pages: bool = True
+    #: skip | redo | force (``pdf_text``): with redo and force, an earlier OCR's invisible
+    #: text is taken out first.
+    existing_text: str = "skip"
 
     @classmethod
     def of(cls, ocr: OcrConfig) -> PdfOptions:
-        return cls(upright_pages=ocr.upright_pages)
+        return cls(upright_pages=ocr.upright_pages, existing_text=ocr.existing_text)
 
 
 #: The PDF as the defaults make it.
@@ -58,6 +61,8 @@ class OutputWord:
     line: int
     block: int = 0
     paragraph: int = 0
+    #: The PDF's own text: the searchable PDF has it already.
+    in_pdf: bool = False
 
 
 def output_words(page: PageResult) -> list[OutputWord]:
@@ -74,7 +79,7 @@ def output_words(page: PageResult) -> list[OutputWord]:
                     fixed[index] = word[:at] + correction.fixed + word[at + len(raw) :]
                 break
     return [
-        OutputWord(text, w.text, w.confidence, w.box, w.line, w.block, w.paragraph)
+        OutputWord(text, w.text, w.confidence, w.box, w.line, w.block, w.paragraph, w.in_pdf)
         for text, w in zip(fixed, page.words, strict=True)
     ]
 

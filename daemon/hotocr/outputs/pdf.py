@@ -29,6 +29,7 @@ from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.errors import MissingDependency
 from hotocr.outputs import DEFAULT_PDF_OPTIONS, PdfOptions, language_tags, lines_of, output_words
 from hotocr.pages import Kind
+from hotocr.pdf_text import strip_invisible
 
 #: Tesseract's glyphless font (every glyph an empty box, half an em wide): installed with
 #: tesseract-ocr in its tessdata folder.
@@ -54,6 +55,8 @@ def render(
         font = _glyphless_font(pdf)
         for page_result in result.pages:
             page = pdf.pages[result.source_page(page_result) - 1]
+            if options.existing_text != "skip" and kind is Kind.PDF:
+                strip_invisible(pdf, page)  # an earlier OCR's layer: read again below
             if page_result.error is None and page_result.words:
                 _add_text_layer(pdf, page, page_result, font)
             if options.upright_pages and page_result.rotation % 360:
@@ -191,6 +194,8 @@ def _add_text_layer(
     ops = []
     for line in lines_of(output_words(result)):
         for word in line:
+            if word.in_pdf:  # the PDF's own text: there already
+                continue
             op = placement.word(word.text, word.box)
             if op:
                 ops.append(op)
