@@ -7,11 +7,14 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the daemon needs at run time, and the extra ones the tests use.
+# Debian packages the daemon needs at run time (APT_RUN), and the extra ones the tests use
+# (APT_TEST).
 APT_RUN  := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu \
             tesseract-ocr-nld tesseract-ocr-fra tesseract-ocr-chi-sim tesseract-ocr-frk \
             tesseract-ocr-script-frak poppler-utils qpdf
-APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium
+# Among the latter, Apache PDFBox's Preflight (and the Java it needs): a PDF/A checker.
+APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium \
+            default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
 
 .PHONY: run test check lint typecheck unit bench clean system-deps test-deps
 

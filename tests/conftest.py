@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -318,3 +319,44 @@ def two_columns(*, size: int = 38, width: int = 2480, height: int = 1100) -> Ima
         for i, line in enumerate(lines):
             draw.text((x, 150 + int(i * size * 1.8)), line, font=face, fill=20)
     return image
+
+
+#: Apache PDFBox's Preflight (Debian's libpdfbox2-java) and the jars it needs on Java 17.
+PREFLIGHT_JARS = (
+    "preflight.jar",
+    "pdfbox2.jar",
+    "fontbox2.jar",
+    "xmpbox.jar",
+    "commons-logging.jar",
+    "javax.activation.jar",
+    "jaxb-api.jar",
+)
+
+
+def preflight(pdf: Path) -> list[str]:
+    """The errors Apache PDFBox's Preflight finds: an independent PDF/A checker (of PDF/A-1b,
+    the stricter part: on a PDF/A-2b file it also says "part must be 1"). Each error as
+    "code : message"; [] for a valid PDF/A-1b file."""
+    jars = [Path("/usr/share/java") / name for name in PREFLIGHT_JARS]
+    missing = [j.name for j in jars if not j.exists()]
+    if missing:
+        raise RuntimeError(f"Preflight is not installed (make test installs it): {missing}")
+    out = subprocess.run(
+        [
+            "java",
+            "-cp",
+            ":".join(map(str, jars)),
+            "org.apache.pdfbox.preflight.Validator_A1b",
+            str(pdf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if "is a valid PDF/A-1b file" in out.stdout:
+        return []
+    errors = [line.strip() for line in out.stdout.splitlines() if re.match(r"\s*\d[\d.]* : ", line)]
+    if not errors:
+        raise RuntimeError(f"Preflight said neither: {out.stdout[-500:]} {out.stderr[-500:]}")
+    return errors

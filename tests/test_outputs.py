@@ -4,12 +4,14 @@ qpdf --check, an XSD validator, an HTML parser."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,6 +32,7 @@ from .conftest import (
     LEFT_COLUMN,
     RIGHT_COLUMN,
     eval_path,
+    preflight,
     render_page,
     two_columns,
 )
@@ -374,6 +377,70 @@ def _assert_one_column_each(blocks: list[set[str]]) -> None:
     assert blocks
     for words in blocks:
         assert not (words & only_left and words & only_right), words
+
+
+#: What Preflight (a PDF/A-1b checker) says of a PDF/A-2b file that is otherwise clean.
+ONLY_PART_2 = ["7.11.2 : Error on MetaData, part must be 1"]
+
+
+def test_the_searchable_pdf_is_pdfa_2b_and_an_independent_checker_agrees(tmp_path: Path) -> None:
+    """The eval PDFs (JBIG2, CCITT, turned, skewed) and a colour photo: PDF/A-2b, with XMP
+    that agrees with the document information; Apache PDFBox's Preflight finds nothing
+    but the part number (it checks PDF/A-1b, which is stricter)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("ocrmypdf_cardinal.pdf", "ocrmypdf_ccitt.pdf", "ocrmypdf_rotated_skew.pdf"):
+        shutil.copy(eval_path("pages", name), folder / name)
+    render_page(ENGLISH_LINES[:3], height=700).convert("RGB").save(folder / "photo.jpg")
+    out = tmp_path / "out"
+    process(*sorted(folder.iterdir()), out=out, outputs="json,pdf")
+    for path in sorted(folder.iterdir()):
+        pdf = out / f"{path.stem}.ocr.pdf"
+        data = json.loads((out / f"{path.stem}.json").read_text())
+        assert data["pdf"] == {"pdfa": "2b", "why_not": None}, data["pdf"]
+        assert preflight(pdf) == ONLY_PART_2, (path.name, preflight(pdf))
+        with pikepdf.open(pdf) as doc:
+            meta = doc.open_metadata()
+            assert meta["pdfaid:part"] == "2" and meta["pdfaid:conformance"] == "B"
+            assert str(doc.docinfo["/Producer"]) == meta["pdf:Producer"]
+            assert meta["pdf:Producer"].startswith("hotocr")
+            assert meta["xmp:ModifyDate"].startswith(time.strftime("%Y-"))  # not 2016
+            assert len(doc.Root.OutputIntents) == 1
+        qpdf_check(pdf)
+
+
+def test_a_pdf_that_cannot_be_pdfa_is_written_plain_and_the_json_says_why(
+    tmp_path: Path,
+) -> None:
+    """A footer in Helvetica that is not embedded: PDF/A cannot have it, so the .ocr.pdf is
+    a plain PDF that claims nothing, and the JSON names the font; the text is there."""
+    buffer = io.BytesIO()
+    render_page(ENGLISH_LINES[:2], height=900).save(buffer, format="PNG", dpi=(300, 300))
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(buffer.getvalue())))
+    font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page = pdf.pages[0]
+    name = page.add_resource(pdf.make_indirect(font), pikepdf.Name.Font, prefix="F")
+    page.contents_add(pdf.make_stream(f"BT {name} 9 Tf 40 20 Td (Filed.) Tj ET".encode()))
+    source = tmp_path / "footer.pdf"
+    pdf.save(source)
+    out = tmp_path / "out"
+    process(source, out=out, outputs="json,pdf")
+    data = json.loads((out / "footer.json").read_text())
+    assert data["pdf"]["pdfa"] is None and "not embedded" in data["pdf"]["why_not"]
+    with pikepdf.open(out / "footer.ocr.pdf") as doc:
+        assert "pdfaid:part" not in doc.open_metadata()
+        assert "/OutputIntents" not in doc.Root
+    assert (
+        ENGLISH_LINES[0].split()[0]
+        in subprocess.run(
+            ["pdftotext", str(out / "footer.ocr.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
 
 
 def test_a_corrected_word_keeps_tesseracts_reading_in_alto(tmp_path: Path) -> None:

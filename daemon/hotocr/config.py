@@ -152,6 +152,12 @@ class OcrConfig:
         "out; visible text is then found twice). Text that cannot be extracted counts as none.",
         choices=("skip", "redo", "force"),
     )
+    pdfa: bool = _opt(
+        True,
+        "The .ocr.pdf is PDF/A-2b (an sRGB output intent, PDF/A metadata; the content is not "
+        "re-encoded) where the original allows it; where it does not (a font not embedded, "
+        "JavaScript, an attachment), a plain PDF, and the JSON says why.",
+    )
     upright_pages: bool = _opt(
         True,
         "In the .ocr.pdf, a page read sideways or upside down gets /Rotate so that it is shown "

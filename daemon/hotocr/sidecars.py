@@ -376,15 +376,20 @@ def render_outputs(
     original will be, relative to the outputs' folder."""
     wanted = [f for f in outputs.FORMATS if f in set(formats) and f != "json"] + ["json"]
     rendered = []
+    archived = None
     for fmt in wanted:
         if fmt == "txt":
             data = document_text(result).encode("utf-8")
         elif fmt == "json":
-            data = json_bytes(document_json(result, name=name, path=original_path))
+            document = document_json(result, name=name, path=original_path)
+            if archived is not None:
+                document["pdf"] = {"pdfa": archived.pdfa, "why_not": archived.why_not or None}
+            data = json_bytes(document)
         elif fmt == "pdf":
             from hotocr.outputs import pdf  # noqa: PLC0415 - pikepdf and img2pdf on demand
 
-            data = pdf.render(result, original=original, name=name, options=pdf_options)
+            archived = pdf.render(result, original=original, name=name, options=pdf_options)
+            data = archived.data
         elif fmt == "hocr":
             from hotocr.outputs import hocr  # noqa: PLC0415
 

@@ -40,10 +40,12 @@ class PdfOptions:
     #: skip | redo | force (``pdf_text``): with redo and force, an earlier OCR's invisible
     #: text is taken out first.
     existing_text: str = "skip"
+    #: PDF/A-2b where the original allows it (``outputs.pdfa``).
+    pdfa: bool = True
 
     @classmethod
     def of(cls, ocr: OcrConfig) -> PdfOptions:
-        return cls(upright_pages=ocr.upright_pages, existing_text=ocr.existing_text)
+        return cls(upright_pages=ocr.upright_pages, existing_text=ocr.existing_text, pdfa=ocr.pdfa)
 
 
 #: The PDF as the defaults make it.

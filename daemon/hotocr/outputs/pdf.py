@@ -14,6 +14,7 @@ word as the page is shown. A page without words or that failed gets no text laye
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 import os
@@ -28,6 +29,7 @@ from hotocr import __version__
 from hotocr.datatypes import DocumentResult, PageResult
 from hotocr.errors import MissingDependency
 from hotocr.outputs import DEFAULT_PDF_OPTIONS, PdfOptions, language_tags, lines_of, output_words
+from hotocr.outputs.pdfa import Archived, archive
 from hotocr.pages import Kind
 from hotocr.pdf_text import strip_invisible
 
@@ -45,10 +47,22 @@ GLYPH_WIDTH = 500
 #: Resolution assumed for an image that does not state one (as for recognition).
 ASSUMED_DPI = 300
 FONT_RESOURCE = "/HotocrText"
+#: The Producer of every searchable PDF, in its document information and XMP.
+PRODUCER = f"hotocr {__version__} (pikepdf {pikepdf.__version__})"
 
 
 def render(
     result: DocumentResult, *, original: Path, name: str, options: PdfOptions = DEFAULT_PDF_OPTIONS
+) -> Archived:
+    """The searchable PDF; PDF/A-2b where the folder asks for it and the original allows."""
+    plain = _render_plain(result, original=original, name=name, options=options)
+    if not options.pdfa:
+        return Archived(plain, None, "not asked for ([ocr] pdfa = false)")
+    return archive(plain, producer=PRODUCER)
+
+
+def _render_plain(
+    result: DocumentResult, *, original: Path, name: str, options: PdfOptions
 ) -> bytes:
     kind = Kind.PDF if result.batch is not None else result.source.kind
     with open_as_pdf(original, kind) as pdf:
@@ -308,11 +322,17 @@ def _box(value: Any) -> tuple[float, float, float, float] | None:
 
 
 def _set_metadata(pdf: pikepdf.Pdf, result: DocumentResult, name: str) -> None:
-    """Title, creator tool and language in the document info and the XMP metadata."""
+    """Title, creator tool, producer, dates and language, the same in the document info and
+    the XMP metadata (an original's XMP that still names the program that made it, or an
+    old modification date, would disagree with the file hotocr writes)."""
     tags = language_tags(result.languages)
-    with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+    now = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
         if not meta.get("dc:title"):
             meta["dc:title"] = Path(name).stem
         meta["xmp:CreatorTool"] = f"hotocr {__version__} (tesseract {result.tesseract_version})"
+        meta["pdf:Producer"] = PRODUCER
+        meta["xmp:ModifyDate"] = now
+        meta["xmp:MetadataDate"] = now
         meta["dc:language"] = tags
     pdf.Root.Lang = pikepdf.String(tags[0])
