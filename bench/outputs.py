@@ -2,7 +2,10 @@
 
 1. sizes: each file of ../shared/eval/pages through ``hotocr process --outputs json,pdf`` and
    ``ocrmypdf --output-type pdf`` (``--image-dpi 300`` for images without a resolution);
-   hotocr's target is at most the original + 10% + 15 kB a page;
+   hotocr's target is at most the original + 10% + 15 kB a page. Per file also the seconds a
+   page, whether the ``.ocr.pdf`` is PDF/A-2b (the JSON's ``pdf``, or why not), and what
+   Apache PDFBox's Preflight, an independent checker of PDF/A-1b, finds besides the part
+   number (it expects part 1);
 2. cost: the throughput corpus (``bench/throughput.py``'s 42 pages) through ``hotocr process``
    with the default outputs (txt, json) and with all five, alternating, ``--rounds`` times,
    beside ``ocrmypdf --sidecar --output-type none`` once (as ``bench/throughput.py`` runs it).
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EVAL, OUT, machine
 from bench.throughput import BIN, CORES, build_corpus, run_ocrmypdf
 from hotocr import pages
+from tests.conftest import preflight
 
 ALL = "txt,json,pdf,hocr,alto"
 
@@ -60,8 +64,11 @@ def sizes(work: Path) -> list[dict[str, object]]:
     rows = []
     for path in sorted((EVAL / "pages").iterdir()):
         count = pages.inspect(path).pages
-        hotocr([path], work / "h", "json,pdf")
-        ours = (work / "h" / f"{path.stem}.ocr.pdf").stat().st_size
+        seconds = hotocr([path], work / "h", "json,pdf")
+        pdf = work / "h" / f"{path.stem}.ocr.pdf"
+        ours = pdf.stat().st_size
+        said = json.loads((work / "h" / f"{path.stem}.json").read_text())["pdf"]
+        others = [e for e in preflight(pdf) if not e.startswith("7.11.2 ")]
         theirs = ocrmypdf_pdf(path, work / f"{path.stem}.ocrmypdf.pdf")
         original = path.stat().st_size
         limit = original * 1.1 + 15_000 * count
@@ -74,6 +81,10 @@ def sizes(work: Path) -> list[dict[str, object]]:
                 "ocrmypdf": theirs,
                 "limit": round(limit),
                 "within": ours <= limit,
+                "seconds_per_page": round(seconds / count, 2),
+                "pdfa": said["pdfa"],
+                "why_not": said["why_not"],
+                "preflight_other_errors": others,
             }
         )
         print(f"  {path.name}: {original} -> hotocr {ours}, ocrmypdf {theirs}", flush=True)
@@ -111,13 +122,19 @@ def main() -> None:
     rows = sizes(work)
     report: dict[str, object] = {"date": dt.date.today().isoformat(), "machine": machine()}
     report["sizes"] = rows
-    print("\n| file | pages | original | hotocr .ocr.pdf | ocrmypdf pdf | limit | within |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| file | pages | original | hotocr .ocr.pdf | ocrmypdf pdf | limit | within "
+        "| s/page | PDF/A | Preflight, besides the part |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         theirs = r["ocrmypdf"] if r["ocrmypdf"] is not None else "failed"
+        pdfa = r["pdfa"] or f"no: {r['why_not']}"
+        found = "; ".join(map(str, r["preflight_other_errors"])) or "nothing"  # type: ignore[call-overload]
         print(
             f"| {r['file']} | {r['pages']} | {r['original']} | {r['hotocr']} | {theirs} | "
-            f"{r['limit']} | {'yes' if r['within'] else 'NO'} |"
+            f"{r['limit']} | {'yes' if r['within'] else 'NO'} | {r['seconds_per_page']} "
+            f"| {pdfa} | {found} |"
         )
     if not args.skip_cost:
         report["cost"] = found = cost(work, args.rounds)

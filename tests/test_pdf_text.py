@@ -17,7 +17,7 @@ import pikepdf
 import pytest
 
 from hotocr import pdf_text
-from hotocr.outputs.pdf import font_path
+from hotocr.outputs.pdf import glyphless_font
 
 from .conftest import render_page
 from .test_outputs import process, qpdf_check
@@ -173,38 +173,10 @@ def test_an_earlier_ocr_layer_is_kept_by_skip_and_replaced_by_redo(
 def test_a_text_layer_that_cannot_be_extracted_counts_as_none(tmp_path: Path) -> None:
     """A scan with an invisible layer in a font without a Unicode map: read as a scan."""
     pdf = scan(SCAN_LINES)
-    font_file = pdf.make_stream(font_path().read_bytes())
-    descriptor = pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor,
-        FontName=pikepdf.Name.Garbled,
-        Flags=4,
-        FontBBox=[0, 0, 500, 1000],
-        ItalicAngle=0,
-        Ascent=1000,
-        Descent=0,
-        CapHeight=1000,
-        StemV=80,
-        FontFile2=font_file,
-    )
-    cid = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font,
-        Subtype=pikepdf.Name.CIDFontType2,
-        BaseFont=pikepdf.Name.Garbled,
-        CIDSystemInfo=pikepdf.Dictionary(
-            Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0
-        ),
-        FontDescriptor=pdf.make_indirect(descriptor),
-        DW=500,
-    )
-    font = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font,
-        Subtype=pikepdf.Name.Type0,
-        BaseFont=pikepdf.Name.Garbled,
-        Encoding=pikepdf.Name("/Identity-H"),
-        DescendantFonts=[pdf.make_indirect(cid)],
-    )
+    font = glyphless_font(pdf)  # the text layer's own font, less its Unicode map
+    del font.ToUnicode
     page = pdf.pages[0]
-    name = page.add_resource(pdf.make_indirect(font), pikepdf.Name.Font, prefix="G")
+    name = page.add_resource(font, pikepdf.Name.Font, prefix="G")
     codes = bytes(range(1, 60)).hex()
     page.contents_add(pdf.make_stream(f"BT 3 Tr {name} 20 Tf 72 600 Td <{codes}> Tj ET".encode()))
     source = tmp_path / "garbled.pdf"

@@ -66,7 +66,7 @@ def _render_plain(
 ) -> bytes:
     kind = Kind.PDF if result.batch is not None else result.source.kind
     with open_as_pdf(original, kind) as pdf:
-        font = _glyphless_font(pdf)
+        font = glyphless_font(pdf)
         for page_result in result.pages:
             page = pdf.pages[result.source_page(page_result) - 1]
             if options.existing_text != "skip" and kind is Kind.PDF:
@@ -141,7 +141,7 @@ def font_path() -> Path:
     )
 
 
-def _glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
+def glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
     """A Type0 font whose codes are UTF-16 code units, every one drawn as glyph 1 of the
     glyphless font (as Tesseract's PDF renderer builds it), so copying text gives Unicode."""
     font_file = pdf.make_stream(font_path().read_bytes())
