@@ -23,7 +23,7 @@ from hotocr.preprocess.survey import survey
 from hotocr.reading import _if_text_was_left, choose_model
 from hotocr.recognize import ReadRequest
 from hotocr.recognize.tesseract import read
-from hotocr.worker import on_page, process_page
+from hotocr.worker import holds_no_text, on_page, process_page
 
 from .conftest import ENGLISH_LINES, cer, degrade, eval_path, render_page
 
@@ -89,6 +89,16 @@ def test_small_type_is_enlarged_and_reads_better(tmp_path: Path) -> None:
     as_is, _ = _read(tmp_path, page, steps=steps, correction=False)
     assert recipe.scale > 1.5  # type: ignore[attr-defined]
     assert cer(enlarged, TRUTH) < cer(as_is, TRUTH) - 0.08
+
+
+def test_small_type_is_no_blank_page_and_specks_are() -> None:
+    """An image without a resolution is taken at 300 DPI; its 6-pixel letters are then
+    shorter than the 1.5 mm of a mark, but shaped like glyphs: the page is read."""
+    assert not holds_no_text(_gray(_fax(ENGLISH_LINES)), None)
+    sheet = np.full((3508, 2480), 245, np.uint8)
+    sheet[1000:1003, 700:703] = 60  # two specks of dust
+    sheet[2500:2502, 1800:1804] = 80
+    assert holds_no_text(sheet, 300)
 
 
 def test_huge_type_is_shrunk_by_a_whole_factor() -> None:

@@ -38,6 +38,7 @@ from hotocr.datatypes import (
 from hotocr.errors import InputError, PageTimeout
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import HostImage
+from hotocr.preprocess.survey import glyph_height
 from hotocr.reading import Pixels, read
 from hotocr.recognize import ppocr
 from hotocr.recognize.tesseract import resolve_engine
@@ -206,7 +207,7 @@ def read_page(task: PageTask) -> PageResult:
         if mark is not None:  # dropped from the documents it separates: not read
             size = (gray.shape[1], gray.shape[0])
             return _textless(task.number, start, settings.backend, size=size, separator=mark)
-    elif min(gray.shape) < TEXT_MIN_PIXELS or separators.is_blank(gray, dpi or 300):
+    elif holds_no_text(gray, dpi):
         size = (gray.shape[1], gray.shape[0])
         return _textless(task.number, start, settings.backend, size=size, blank=True)
     existing = _existing_text(task, gray)
@@ -216,6 +217,16 @@ def read_page(task: PageTask) -> PageResult:
     if existing is None or result.error is not None:
         return result
     return _with_pdf_text(result, existing)
+
+
+def holds_no_text(gray: np.ndarray, dpi: int | None) -> bool:
+    """A blank page: too small to hold a letter, or no marks of ink a millimetre and a half
+    long (``separators.is_blank``) and nothing shaped like a glyph either (an image without
+    a resolution may hold type far smaller than its assumed 300 DPI makes it look: a fax's
+    6-pixel letters are no specks)."""
+    if min(gray.shape) < TEXT_MIN_PIXELS:
+        return True
+    return separators.is_blank(gray, dpi or 300) and glyph_height(gray) is None
 
 
 def _existing_text(task: PageTask, gray: np.ndarray) -> pdf_text.PageText | None:
