@@ -178,7 +178,7 @@ class CorrectionConfig:
     )
 
 
-HOOK_EVENTS = ("done", "failed")
+HOOK_EVENTS = ("done", "failed", "verified")
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,10 @@ class HookConfig:
         },
     )
     events: tuple[str, ...] = _opt(
-        HOOK_EVENTS, "Outcomes that fire it: done, failed.", choices=HOOK_EVENTS, min_items=1
+        HOOK_EVENTS,
+        "Outcomes that fire it: done, failed, verified (a person checked the document).",
+        choices=HOOK_EVENTS,
+        min_items=1,
     )
     timeout_seconds: float = _opt(
         30.0, "A run or request taking longer is stopped and tried again later.", minimum=0.1

@@ -68,6 +68,19 @@ class Correction:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """A person's fix of one word (``verify``): the word's index on its page, what it read
+    before (the corrected text) and after, who and when. The recognizer's own reading stays
+    in the word; outputs show ``after``."""
+
+    word: int
+    before: str
+    after: str
+    who: str
+    when: str
+
+
+@dataclass(frozen=True)
 class Separator:
     """Why a page separates documents: ``kind`` blank | patch | barcode."""
 
@@ -220,6 +233,8 @@ class PageResult:
     #: Where the text comes from: ``ocr`` (read), ``pdf text`` (the PDF's own text, not
     #: read), or ``pdf text + ocr`` (the PDF's text, and a reading of the rest of the page).
     source: str = "ocr"
+    #: A person's fixes (``verify``), oldest first.
+    edits: tuple[Edit, ...] = ()
 
     def word_confidences(self) -> dict[str, float]:
         """The confidence per word text (the lowest, where a word occurs twice)."""

@@ -64,6 +64,19 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (id, hook)
 );
 CREATE INDEX IF NOT EXISTS events_due ON events (state, hook, next_try);
+-- A document's outputs written again after a person's fixes (``verify.rewrite``): the new
+-- files are staged beside the old ones, this row committed, then each staged file renamed
+-- over its old one. A crash before the commit leaves the old set (the staged files go at
+-- recovery); after it, recovery finishes the renames: the new set.
+CREATE TABLE IF NOT EXISTS rewrites (
+    id INTEGER PRIMARY KEY,
+    folder BLOB NOT NULL,         -- the outputs' folder
+    stem BLOB NOT NULL,           -- their stem: <stem>.json, <stem>.txt, ...
+    suffixes TEXT NOT NULL,       -- the staged files' endings, space-separated, JSON last
+    state TEXT NOT NULL,          -- committing | done
+    created REAL NOT NULL,
+    finished REAL
+);
 CREATE TABLE IF NOT EXISTS daemon (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -425,6 +438,36 @@ class Journal:
             (time.time(), give_up, event_id),
         )
         return int(cur.rowcount)
+
+    def begin_rewrite(
+        self, folder: Path, stem: str, suffixes: Sequence[str], events: Sequence[HookEvent] = ()
+    ) -> int:
+        """The commit point of a rewrite: from now on its staged files are the document's
+        outputs. ``events`` (a ``verified`` notice) are committed with it."""
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO rewrites (folder, stem, suffixes, state, created)"
+                " VALUES (?, ?, ?, 'committing', ?)",
+                (_b(folder), os.fsencode(stem), " ".join(suffixes), time.time()),
+            )
+            self._add_events(events, None)
+        return int(cur.lastrowid or 0)
+
+    def end_rewrite(self, rewrite_id: int) -> None:
+        self._db.execute(
+            "UPDATE rewrites SET state = 'done', finished = ? WHERE id = ?",
+            (time.time(), rewrite_id),
+        )
+
+    def unfinished_rewrites(self) -> list[tuple[int, Path, str, tuple[str, ...]]]:
+        """Rewrites a crash cut short after their commit point: (id, folder, stem, suffixes)."""
+        rows = self._db.execute(
+            "SELECT id, folder, stem, suffixes FROM rewrites WHERE state = 'committing'"
+        ).fetchall()
+        return [
+            (int(i), Path(os.fsdecode(folder)), os.fsdecode(stem), tuple(str(suffixes).split()))
+            for i, folder, stem, suffixes in rows
+        ]
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(

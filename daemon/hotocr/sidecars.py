@@ -20,14 +20,27 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hotocr import __version__, outputs
-from hotocr.datatypes import DocumentResult, PageResult
+from hotocr.datatypes import (
+    Batch,
+    BatchFile,
+    Correction,
+    DocumentResult,
+    Edit,
+    PageOrigin,
+    PageResult,
+    Part,
+    Recipe,
+    Separator,
+    Word,
+)
 from hotocr.errors import HotocrError, OnlySeparators
+from hotocr.pages import Kind, SourceInfo
 from hotocr.splitting import part_stem, split
 from hotocr.testhooks import crash_point, fail_point
 
@@ -120,6 +133,7 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
             {"page": page.number, "raw": c.raw, "fixed": c.fixed, "offset": c.offset}
             for c in page.corrections
         ],
+        "edits": [dataclasses.asdict(e) for e in page.edits],
         "words": [
             {
                 "text": w.text,
@@ -128,10 +142,115 @@ def _page_json(result: DocumentResult, page: PageResult) -> dict[str, Any]:
                 "line": w.line,
                 "paragraph": w.paragraph,
                 "block": w.block,
+                **({"in_pdf": True} if w.in_pdf else {}),
             }
             for w in page.words
         ],
     }
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A document's JSON sidecar; ``ValueError`` for anything else."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f"{path.name} is not a hotocr document sidecar")
+    return data
+
+
+def document_from_json(data: dict[str, Any], sidecar: Path) -> DocumentResult:
+    """A document's result as its JSON sidecar (``sidecar``) holds it: what the outputs are
+    rendered from again after a person's fixes (``verify``). ``source.path`` is the original
+    (for a batch, its folder), relative to the sidecar."""
+    source = data["source"]
+    folder = source["format"] == "folder"
+    kind = Kind.PDF if folder else Kind(source["format"])
+    info = SourceInfo(
+        path=sidecar.parent / str(source.get("path") or source["name"]),
+        kind=kind,
+        pages=int(source["pages"]),
+        sha256=str(source["sha256"]),
+        bytes=int(source["bytes"]),
+        repaired=bool(source.get("repaired", False)),
+    )
+    pages = tuple(_page_from_json(page, data) for page in data["pages"])
+    batch = None
+    if folder:
+        origins = tuple(
+            PageOrigin(p["origin"]["file"], int(p["origin"]["page"])) for p in data["pages"]
+        )
+        files = tuple(BatchFile(**f) for f in source.get("files", ()))
+        batch = Batch(files, origins, duplex=bool(source.get("duplex", False)))
+    part = None
+    if "part" in data:
+        part = Part(
+            number=int(data["part"]["number"]),
+            of=int(data["part"]["of"]),
+            pages=tuple(int(n) for n in data["part"]["source_pages"]),
+            separators=tuple(
+                (int(s["page"]), Separator(s["kind"], s.get("value", ""), s.get("format", "")))
+                for s in data.get("separators", ())
+            ),
+        )
+    engine = data.get("engine", {})
+    settings = data.get("preprocess", {})
+    return DocumentResult(
+        source=info,
+        languages=tuple(data["languages"]),
+        pages=pages,
+        tesseract_version=str(engine.get("tesseract", "")),
+        seconds=float(data.get("seconds", 0.0)),
+        steps=tuple(settings.get("steps", ())),
+        render_dpi=int(settings.get("render_dpi", 300)),
+        low_confidence=float(data.get("low_confidence_threshold", 70.0)),
+        batch=batch,
+        part=part,
+        ppocr_version=str(engine.get("ppocr", "")),
+    )
+
+
+def _page_from_json(page: dict[str, Any], data: dict[str, Any]) -> PageResult:
+    recipe = page.get("recipe")
+    return PageResult(
+        number=int(page["number"]),
+        text=str(page["text"]),
+        raw_text=str(page["raw_text"]),
+        confidence=float(page["confidence"]),
+        low_confidence=bool(page["low_confidence"]),
+        words=tuple(
+            Word(
+                str(w["text"]),
+                float(w["confidence"]),
+                (int(w["box"][0]), int(w["box"][1]), int(w["box"][2]), int(w["box"][3])),
+                line=int(w["line"]),
+                block=int(w.get("block", 0)),
+                paragraph=int(w.get("paragraph", w.get("block", 0))),
+                in_pdf=bool(w.get("in_pdf", False)),
+            )
+            for w in page["words"]
+        ),
+        rotation=int(page.get("rotation", 0)),
+        skew_degrees=page.get("skew_degrees"),
+        seconds=float(page.get("seconds", 0.0)),
+        backend=str(data.get("engine", {}).get("preprocess_backend", "cpu")),
+        corrections=tuple(
+            Correction(str(c["raw"]), str(c["fixed"]), int(c["offset"]))
+            for c in page.get("corrections", ())
+        ),
+        error=page.get("error"),
+        recipe=None
+        if recipe is None
+        else Recipe(
+            model=str(recipe["model"]),
+            steps=tuple(recipe["steps"]),
+            scale=float(recipe["scale"]),
+            reasons=dict(recipe["reasons"]),
+            recognizer=str(recipe.get("recognizer", "tesseract")),
+        ),
+        size=(int(page.get("width", 0)), int(page.get("height", 0))),
+        blank=bool(page.get("blank", False)),
+        source=str(page.get("source", "ocr")),
+        edits=tuple(Edit(**e) for e in page.get("edits", ())),
+    )
 
 
 def _recipe_json(page: PageResult) -> dict[str, Any] | None:
@@ -371,9 +490,11 @@ def render_outputs(
     name: str,
     original_path: str | None = None,
     pdf_options: outputs.PdfOptions = outputs.DEFAULT_PDF_OPTIONS,
+    json_extra: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, bytes]]:
     """Each asked-for output as (suffix, bytes), the JSON last; ``original_path``: where the
-    original will be, relative to the outputs' folder."""
+    original will be, relative to the outputs' folder; ``json_extra``: keys the JSON gets
+    besides (or instead of) its own."""
     wanted = [f for f in outputs.FORMATS if f in set(formats) and f != "json"] + ["json"]
     rendered = []
     archived = None
@@ -384,6 +505,7 @@ def render_outputs(
             document = document_json(result, name=name, path=original_path)
             if archived is not None:
                 document["pdf"] = {"pdfa": archived.pdfa, "why_not": archived.why_not or None}
+            document.update(json_extra or {})
             data = json_bytes(document)
         elif fmt == "pdf":
             from hotocr.outputs import pdf  # noqa: PLC0415 - pikepdf and img2pdf on demand

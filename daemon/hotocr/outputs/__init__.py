@@ -68,7 +68,8 @@ class OutputWord:
 
 
 def output_words(page: PageResult) -> list[OutputWord]:
-    """The page's words with the corrector's changes applied to the words they fall in."""
+    """The page's words with the corrector's changes applied to the words they fall in, and
+    a person's fixes over those."""
     spans = list(_word_spans(page.raw_text, page.words))
     fixed = [w.text for w in page.words]
     for correction in page.corrections:
@@ -80,6 +81,9 @@ def output_words(page: PageResult) -> list[OutputWord]:
                 if word[at : at + len(raw)] == raw:
                     fixed[index] = word[:at] + correction.fixed + word[at + len(raw) :]
                 break
+    for edit in page.edits:  # a person's fix has the last word
+        if 0 <= edit.word < len(fixed):
+            fixed[edit.word] = edit.after
     return [
         OutputWord(text, w.text, w.confidence, w.box, w.line, w.block, w.paragraph, w.in_pdf)
         for text, w in zip(fixed, page.words, strict=True)
