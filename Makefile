@@ -14,7 +14,8 @@ APT_RUN  := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu 
             tesseract-ocr-script-frak poppler-utils qpdf
 # Among the latter, Apache PDFBox's Preflight (and the Java it needs): a PDF/A checker.
 APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium \
-            default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
+            default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
+            chromium-driver
 
 .PHONY: run test check lint typecheck unit bench clean system-deps test-deps
 

@@ -72,8 +72,7 @@ def pdftotext(path: Path) -> str:
 
 def test_fixes_reach_every_output_and_the_record_keeps_who_and_what(tmp_path: Path) -> None:
     cfg, outbox = read_document(tmp_path)
-    journal = Journal(tmp_path / "state" / "journal.sqlite3")
-    catalogue = Catalogue(cfg, journal)
+    catalogue = Catalogue(cfg)
     assert catalogue.names() == ["0/letter"]
     document = catalogue.get("0/letter")
     paid = word_index(document.data, 1, "paid")
@@ -133,7 +132,7 @@ def test_fixes_reach_every_output_and_the_record_keeps_who_and_what(tmp_path: Pa
 def test_names_that_lead_outside_the_outboxes_are_refused(tmp_path: Path, name: str) -> None:
     cfg, _ = read_document(tmp_path)
     (tmp_path / "config.json").write_text('{"schema": "hotocr/1"}')
-    catalogue = Catalogue(cfg, Journal(tmp_path / "state" / "journal.sqlite3"))
+    catalogue = Catalogue(cfg)
     with pytest.raises(NotFound):
         catalogue.get(name)
 
@@ -143,7 +142,7 @@ def test_a_link_out_of_the_outbox_is_no_document(tmp_path: Path) -> None:
     secret = tmp_path / "secret.json"
     secret.write_text(json.dumps(json.loads((outbox / "letter.json").read_text())))
     os.symlink(secret, outbox / "linked.json")
-    catalogue = Catalogue(cfg, Journal(tmp_path / "state" / "journal.sqlite3"))
+    catalogue = Catalogue(cfg)
     with pytest.raises(NotFound):
         catalogue.get("0/linked")
 
@@ -151,7 +150,7 @@ def test_a_link_out_of_the_outbox_is_no_document(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "   ", "a\nb", "a\x00b", "x" * 201])
 def test_a_word_that_no_word_can_be_is_refused(tmp_path: Path, text: str) -> None:
     cfg, outbox = read_document(tmp_path)
-    catalogue = Catalogue(cfg, Journal(tmp_path / "state" / "journal.sqlite3"))
+    catalogue = Catalogue(cfg)
     document = catalogue.get("0/letter")
     before = outputs_of(outbox)
     with pytest.raises(BadFix):
@@ -168,7 +167,7 @@ from hotocr import config
 from hotocr.journal import Journal
 from hotocr.verify.documents import Catalogue
 cfg = config.load(Path(sys.argv[1]))
-catalogue = Catalogue(cfg, Journal(cfg.daemon.state_dir / "journal.sqlite3"))
+catalogue = Catalogue(cfg)
 document = catalogue.get("0/letter")
 fixes = {int(sys.argv[2]): "settled"}
 catalogue.save("0/letter", document.version, who="anna", page=1, fixes=fixes)
@@ -209,3 +208,151 @@ def test_a_save_killed_midway_leaves_one_set_after_recovery(
         assert all(now[s] != old[s] for s in SUFFIXES.values())
         assert "settled" in text and data["pages"][0]["edits"][0]["after"] == "settled"
         assert "settled" in shown and "settled" in (outbox / "letter.hocr").read_text()
+
+
+# --- the web application ----------------------------------------------------------------------
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture
+def station(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The app over a folder with verify = "all", a rules file and a hook, as TestClient."""
+    from starlette.testclient import TestClient  # noqa: PLC0415
+
+    from hotocr.verify.app import make_app  # noqa: PLC0415
+    from hotocr.verify.auth import Keys  # noqa: PLC0415
+
+    cfg, outbox = read_document(tmp_path)
+    path = tmp_path / "config.toml"
+    text = path.read_text().replace(
+        f'failed = "{tmp_path / "failed"}"\n',
+        f'failed = "{tmp_path / "failed"}"\nverify = "all"\n',
+    )
+    text += f'[watch.correction]\nrules = "{tmp_path / "rules.txt"}"\n'
+    text += '[[watch.hook]]\nname = "dms"\ncommand = ["true"]\n'
+    path.write_text(text)
+    cfg = config_module.load(path)
+    journal = Journal(cfg.daemon.state_dir / "journal.sqlite3")
+    app = make_app(cfg, Catalogue(cfg), Keys(TOKEN))
+    client = TestClient(app, base_url="http://127.0.0.1:8090", raise_server_exceptions=False)
+    client.outbox = outbox  # type: ignore[attr-defined]
+    client.journal = journal  # type: ignore[attr-defined]
+    client.tmp = tmp_path  # type: ignore[attr-defined]
+    return client
+
+
+BEARER = {"Authorization": f"Bearer {TOKEN}", "X-Hotocr-User": "script"}
+
+
+def test_every_request_needs_the_token(station) -> None:  # type: ignore[no-untyped-def]
+    assert station.get("/api/queue").status_code == 401
+    assert station.get("/api/doc/0/letter").status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert station.get("/api/queue", headers=wrong).status_code == 401
+    page = station.get("/", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    assert station.get("/api/queue", headers=BEARER).status_code == 200
+    refused = station.post("/login", data={"user": "anna", "token": "nope"})
+    assert refused.status_code == 401 and "Wrong token" in refused.text
+
+
+def test_a_logged_in_person_needs_the_pages_csrf_token_to_change_anything(station) -> None:  # type: ignore[no-untyped-def]
+    login = station.post("/login", data={"user": "anna", "token": TOKEN}, follow_redirects=False)
+    assert login.status_code == 303
+    page = station.get("/")
+    assert page.status_code == 200
+    csrf = page.text.split('name="csrf" content="')[1].split('"')[0]
+    doc = station.get("/api/doc/0/letter").json()
+    body = {"version": doc["version"], "fixes": {"0": "Thee"}}
+    assert station.post("/api/doc/0/letter/page/1", json=body).status_code == 403
+    cross = {"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+    assert station.post("/api/doc/0/letter/page/1", json=body, headers=cross).status_code == 403
+    site = {"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"}
+    assert station.post("/api/doc/0/letter/page/1", json=body, headers=site).status_code == 403
+    ok = station.post("/api/doc/0/letter/page/1", json=body, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["pages"][0]["words"][0]["text"] == "Thee"
+    edits = json.loads((station.outbox / "letter.json").read_text())["pages"][0]["edits"]
+    assert edits[0]["who"] == "anna"
+    # A cross-site login form is refused too.
+    evil = station.post(
+        "/login", data={"user": "x", "token": TOKEN}, headers={"Origin": "https://evil.example"}
+    )
+    assert evil.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/doc/0/%2e%2e/config",
+        "/api/doc/0/..%2F..%2Fetc%2Fpasswd",
+        "/api/doc/0/%2Fetc%2Fpasswd",
+        "/api/doc/5/letter",
+        "/api/doc/0/letter.json",
+        "/api/doc/0/letter/page/0/image",
+        "/api/doc/0/letter/page/9/image",
+        "/api/doc/0/..%2Fconfig/page/1/image",
+        "/api/doc/%2e%2e%2f%2e%2e/page/1/image",
+    ],
+)
+def test_no_parameter_reads_outside_the_outboxes(station, path: str) -> None:  # type: ignore[no-untyped-def]
+    response = station.get(path, headers=BEARER)
+    assert response.status_code in (400, 404), (path, response.status_code)
+    assert "error" in response.json() and "Traceback" not in response.text
+
+
+def test_bad_bodies_get_a_reason_never_a_traceback(station) -> None:  # type: ignore[no-untyped-def]
+    doc = station.get("/api/doc/0/letter", headers=BEARER).json()
+    url = "/api/doc/0/letter/page/1"
+    cases = [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (json.dumps({"version": doc["version"], "fixes": ["a"]}).encode(), 400),
+        (json.dumps({"version": doc["version"], "fixes": {"x": "a"}}).encode(), 400),
+        (json.dumps({"version": doc["version"], "fixes": {"0": "a\nb"}}).encode(), 400),
+        (json.dumps({"version": doc["version"], "fixes": {"999": "a"}}).encode(), 400),
+        (json.dumps({"fixes": {"0": "a"}}).encode(), 428),
+        (b"x" * 300_000, 413),
+    ]
+    for body, status in cases:
+        response = station.post(url, content=body, headers=BEARER)
+        assert response.status_code == status, (body[:40], response.text)
+        assert response.json()["error"] and "Traceback" not in response.text
+
+
+def test_a_second_save_from_the_same_version_is_refused(station) -> None:  # type: ignore[no-untyped-def]
+    doc = station.get("/api/doc/0/letter", headers=BEARER).json()
+    url = "/api/doc/0/letter/page/1"
+    first = station.post(
+        url, json={"version": doc["version"], "fixes": {"1": "invoices"}}, headers=BEARER
+    )
+    second = station.post(
+        url, json={"version": doc["version"], "fixes": {"1": "bill"}}, headers=BEARER
+    )
+    assert first.status_code == 200 and second.status_code == 409
+    assert "changed since you opened it" in second.json()["error"]
+    assert "invoices" in (station.outbox / "letter.txt").read_text()
+
+
+def test_the_queue_verified_event_and_a_taught_rule(station) -> None:  # type: ignore[no-untyped-def]
+    queue = station.get("/api/queue", headers=BEARER).json()["documents"]
+    assert [d["name"] for d in queue] == ["0/letter"] and queue[0]["state"] == "pending"
+    doc = station.get("/api/doc/0/letter", headers=BEARER).json()
+    learned = station.post(
+        "/api/doc/0/letter/learn",
+        json={"kind": "rule", "printed": "lnvoice", "meant": "Invoice"},
+        headers=BEARER,
+    )
+    assert learned.status_code == 200
+    assert (station.tmp / "rules.txt").read_text() == "lnvoice -> Invoice\n"
+    done = station.post(
+        "/api/doc/0/letter/verified", json={"version": doc["version"]}, headers=BEARER
+    )
+    assert done.status_code == 200 and done.json()["verification"]["state"] == "verified"
+    assert station.get("/api/queue", headers=BEARER).json()["documents"] == []
+    (event,) = station.journal.events()
+    payload = json.loads(event.payload)
+    assert event.kind == "verified" and payload["verified_by"] == "script"
+    image = station.get("/api/doc/0/letter/page/1/image", headers=BEARER)
+    assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"

@@ -144,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
     hks.add_argument("--json", action="store_true", help="machine-readable output")
     hks.set_defaults(func=cmd_hooks)
 
+    ver = sub.add_parser(
+        "verify", help="serve the verification station: people fix flagged words in a browser"
+    )
+    with_config(ver)
+    ver.add_argument("--listen", help="HOST:PORT (default: the config's [verify] listen)")
+    ver.set_defaults(func=cmd_verify)
+
     idx = sub.add_parser("index", help="rebuild OUTBOX/index.csv from the sidecars")
     idx.add_argument("outbox", type=Path)
     idx.add_argument(
@@ -466,6 +473,14 @@ def cmd_hooks(args: argparse.Namespace) -> int:
     if not events:
         print("every event was delivered" if args.pending else "no events")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from hotocr.verify import server  # noqa: PLC0415 - Starlette and uvicorn on demand
+
+    cfg = load_config(args.config)
+    configure(cfg.daemon.log_format, cfg.daemon.log_level)
+    return server.serve(cfg, args.listen or cfg.verify.listen)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -246,6 +246,13 @@ class WatchConfig:
     review_page: bool = _opt(
         False, "Keep a review page of flagged pages up to date in <outbox>/review/index.html."
     )
+    verify: str = _opt(
+        "off",
+        "off | flagged | all: which documents wait in the verification station's queue "
+        "(hotocr verify) until a person marks them verified; their outputs are published at "
+        "once all the same, and hooks hear 'verified' when they are.",
+        choices=("off", "flagged", "all"),
+    )
     polling: bool = _opt(False, "Poll the folder instead of inotify (needed for SMB/NFS mounts).")
     ignore: tuple[str, ...] = _opt(
         DEFAULT_IGNORE, "Name patterns never picked up (hidden and temporary files)."
@@ -332,11 +339,29 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    """The verification station (``hotocr verify``): a person fixes flagged words."""
+
+    listen: str = _opt(
+        "127.0.0.1:8090",
+        "HOST:PORT the verification station serves (loopback by default: put a reverse proxy "
+        "with TLS in front of it for other machines).",
+        pattern=(r"\[?[0-9A-Za-z.:-]+\]?:\d{1,5}", "HOST:PORT"),
+    )
+    token: str = _opt(
+        "env:HOTOCR_VERIFY_TOKEN",
+        'The token every request must carry: "env:NAME", "file:/path" or the token itself; '
+        '"" only behind a reverse proxy that authenticates (docs/operations.md).',
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonConfig
     watches: tuple[WatchConfig, ...]
     #: The file it was read from, or None for the built-in defaults.
     source: Path | None = None
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     def effective_workers(self) -> int:
         if self.daemon.workers:
@@ -408,8 +433,9 @@ def load(path: Path | None) -> Config:
 
 def from_mapping(data: Mapping[str, Any], *, source: Path | None, base: Path) -> Config:
     ctx = _Context(str(source) if source else "<defaults>", base)
-    _reject_unknown(ctx, "", data, {"daemon", "watch", *_SECTIONS})
+    _reject_unknown(ctx, "", data, {"daemon", "watch", "verify", *_SECTIONS})
     daemon = ctx.build(DaemonConfig, _table(ctx, data, "daemon"), "daemon")
+    verify = ctx.build(VerifyConfig, _table(ctx, data, "verify"), "verify")
     defaults = {
         name: ctx.build(cls, _table(ctx, data, name), name) for name, cls in _SECTIONS.items()
     }
@@ -420,7 +446,7 @@ def from_mapping(data: Mapping[str, Any], *, source: Path | None, base: Path) ->
         _build_watch(ctx, entry, f"watch[{i}]", defaults) for i, entry in enumerate(raw_watches)
     )
     _check_folders(ctx, watches)
-    return Config(daemon=daemon, watches=_name_hooks(ctx, watches), source=source)
+    return Config(daemon=daemon, watches=_name_hooks(ctx, watches), source=source, verify=verify)
 
 
 def _name_hooks(ctx: _Context, watches: tuple[WatchConfig, ...]) -> tuple[WatchConfig, ...]:
@@ -702,6 +728,7 @@ def render_default() -> str:
     out.append("")
     for name, cls in _SECTIONS.items():
         out += _render_table(f"[{name}]", cls())
+    out += _render_table("[verify]", VerifyConfig())
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -62,9 +62,11 @@ class Catalogue:
     """Finds, reads and saves documents of the configured outboxes. Saves of one document
     are serialised; the version check sits inside that lock."""
 
-    def __init__(self, config: Config, journal: Journal) -> None:
+    def __init__(self, config: Config) -> None:
         self._config = config
-        self._journal = journal
+        #: The daemon's journal; a connection of its own per save (the web server saves
+        #: from threads, and SQLite connections stay in the thread that made them).
+        self._journal_path = config.daemon.state_dir / "journal.sqlite3"
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -129,6 +131,7 @@ class Catalogue:
         who: str,
         page: int | None = None,
         fixes: dict[int, str] | None = None,
+        accepted: bool = False,
         verified: bool = False,
     ) -> Document:
         """Apply ``fixes`` to ``page`` and/or mark the document verified, as one new set of
@@ -146,10 +149,15 @@ class Catalogue:
             if page is not None and fixes:
                 result = apply_fixes(result, page, fixes, who=who, when=when)
             state = document.verification
+            accepted_pages = set(state.get("accepted_pages", []))
+            if accepted and page is not None:
+                accepted_pages.add(page)
             if verified:
                 state = {"state": "verified", "by": who, "at": when}
-            elif page is not None and fixes and state.get("state") != "verified":
+            elif state.get("state") != "verified" and page is not None:
                 state = {"state": "in_progress", "by": who, "at": when}
+            if accepted_pages:
+                state["accepted_pages"] = sorted(accepted_pages)
             extra = {
                 "created": document.data.get("created"),
                 "modified": when,
@@ -172,16 +180,20 @@ class Catalogue:
             formats = [
                 f for f in outputs.FORMATS if (sidecar.parent / _output(sidecar, f)).exists()
             ]
-            rewrite.rewrite(
-                self._journal,
-                result,
-                sidecar,
-                original=self._drawn_from(document),
-                formats=formats or ["json"],
-                pdf_options=outputs.PdfOptions.of(watch.ocr),
-                json_extra=extra,
-                events=events,
-            )
+            journal = Journal(self._journal_path)
+            try:
+                rewrite.rewrite(
+                    journal,
+                    result,
+                    sidecar,
+                    original=self._drawn_from(document),
+                    formats=formats or ["json"],
+                    pdf_options=outputs.PdfOptions.of(watch.ocr),
+                    json_extra=extra,
+                    events=events,
+                )
+            finally:
+                journal.close()
             if verified:
                 row = {
                     "time": when,
@@ -192,6 +204,46 @@ class Catalogue:
                 }
                 results_index.append(watch.outbox, row)
             return self.get(name)
+
+    def queue(self, folder: int | None = None) -> list[dict[str, Any]]:
+        """The documents waiting for a person: of folders with ``verify`` on, not yet
+        verified; flagged ones first, then the worst page first, then the oldest."""
+        rows = []
+        now = dt.datetime.now(dt.UTC)
+        for name in self.names():
+            index = int(name.split("/", 1)[0])
+            mode = self._config.watches[index].verify
+            if mode == "off" or (folder is not None and index != folder):
+                continue
+            try:
+                document = self.get(name)
+            except NotFound:
+                continue
+            data, state = document.data, document.verification
+            flagged = list(data.get("flagged_pages", []))
+            if state.get("state") == "verified" or (mode == "flagged" and not flagged):
+                continue
+            worst = min((float(p["confidence"]) for p in data["pages"]), default=100.0)
+            created = str(data.get("created") or "")
+            try:
+                age = (now - dt.datetime.fromisoformat(created)).total_seconds()
+            except ValueError:
+                age = 0.0
+            rows.append(
+                {
+                    "name": name,
+                    "folder": index,
+                    "file": data["source"]["name"],
+                    "pages": len(data["pages"]),
+                    "flagged_pages": flagged,
+                    "confidence": data.get("confidence"),
+                    "worst_page": worst,
+                    "age_seconds": round(age),
+                    "state": state.get("state", "pending"),
+                }
+            )
+        rows.sort(key=lambda r: (not r["flagged_pages"], r["worst_page"], -r["age_seconds"]))
+        return rows
 
     def _drawn_from(self, document: Document) -> Path:
         """What the searchable PDF is drawn from: the original beside the sidecar."""
