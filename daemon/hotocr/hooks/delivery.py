@@ -33,6 +33,9 @@ from hotocr.journal import HookEvent, Journal
 from hotocr.metrics import Metrics
 
 MAX_BACKOFF_SECONDS = 600.0
+#: With nothing due, the journal is looked at this often: events another process committed
+#: (``hotocr verify``'s "verified") are sent within it.
+IDLE_POLL_SECONDS = 5.0
 #: The pending and undeliverable gauges are brought up to date this often.
 GAUGE_SECONDS = 10.0
 #: How much of a failing command's standard error is logged.
@@ -214,7 +217,7 @@ class HookDelivery:
             self._metrics.hook_pending.labels(hook.name).set(counts.get("pending", 0))
             self._metrics.hook_undeliverable.labels(hook.name).set(counts.get("undeliverable", 0))
         due = journal.next_event_time(hook.name)
-        return 60.0 if due is None else min(60.0, max(0.05, due - self._clock()))
+        return IDLE_POLL_SECONDS if due is None else min(60.0, max(0.05, due - self._clock()))
 
     def _deliver_due(self, journal: Journal, hook: HookConfig) -> None:
         for event in journal.due_events(hook.name, self._clock()):
