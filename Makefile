@@ -38,6 +38,7 @@ bench: .stamp-venv .stamp-test-deps
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/worker_memory.py
+	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/preprocess.py
 	$(BIN)/python bench/deskew.py
 	$(BIN)/python bench/correction.py

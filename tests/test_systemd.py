@@ -36,6 +36,25 @@ def test_unit_verifies_without_any_warning(tmp_path: Path) -> None:
     assert out.stderr.strip() == ""
 
 
+def test_the_verification_stations_unit_verifies_without_any_warning(tmp_path: Path) -> None:
+    hotocr = Path(sys.executable).parent / "hotocr"
+    unit = tmp_path / "hotocr-verify.service"
+    text = (UNIT.parent / "hotocr-verify.service").read_text()
+    unit.write_text(text.replace("/opt/hotocr/.venv/bin/hotocr", str(hotocr)))
+    out = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stderr.strip() == "", out.stderr
+    exposure = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    level = float(re.search(r"Overall exposure level for .*: (\d+\.\d+)", exposure).group(1))  # type: ignore[union-attr]
+    assert level <= 2.5, exposure[-800:]
+
+
 def test_verify_would_catch_a_misspelled_key(tmp_path: Path) -> None:
     unit = local_unit(tmp_path)
     unit.write_text(unit.read_text().replace("NoNewPrivileges=", "NoNewPrivilege="))

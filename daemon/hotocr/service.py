@@ -54,6 +54,7 @@ from hotocr.recognize.tesseract import resolve_engine
 from hotocr.scheduler import DocumentJob, Finished, PageScheduler
 from hotocr.stability import StabilityTracker
 from hotocr.testhooks import crash_point, stall_point
+from hotocr.verify import rewrite
 from hotocr.watching import WORK_FOLDER, FolderWatcher, OverflowSignal, scan
 
 #: How long the loop waits for pages before looking at the inboxes again.
@@ -479,6 +480,9 @@ class Service:
 
     def _recover(self, scheduler: PageScheduler) -> None:
         """Finish what a crash or stop interrupted, from the journal and what is on disk."""
+        # A person's save the verification station did not finish: one set of outputs.
+        for sidecar in rewrite.recover(self._journal, [f.config.outbox for f in self._folders]):
+            self._log.info("verify.rewrite_finished", json=shown(sidecar))
         folders = {f.config.inbox: f for f in self._folders}
         for job in self._journal.unfinished():
             folder = folders.get(job.inbox)
