@@ -356,3 +356,37 @@ def test_the_queue_verified_event_and_a_taught_rule(station) -> None:  # type: i
     assert event.kind == "verified" and payload["verified_by"] == "script"
     image = station.get("/api/doc/0/letter/page/1/image", headers=BEARER)
     assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
+
+
+def test_a_word_taught_to_the_dictionary_reaches_the_next_page_read(tmp_path: Path) -> None:
+    """The corrector keeps its lexicon loaded, but a dictionary that changed is read again."""
+    from hotocr.correct import correct_text  # noqa: PLC0415
+
+    dictionary = tmp_path / "words.txt"
+    dictionary.write_text("# product names\n")
+    text = "The offlce cable is in stock."
+    before = correct_text(text, languages=("eng",), enabled=True, dictionary=dictionary)
+    assert "The office cable" in before.text  # "offlce" is a misread "office" ...
+    dictionary.write_text("# product names\nOfflce\n")  # ... until the folder is taught it
+    after = correct_text(text, languages=("eng",), enabled=True, dictionary=dictionary)
+    assert "The offlce cable" in after.text
+
+
+def test_a_batch_documents_pdf_is_drawn_again_from_its_folder(daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon = daemon_factory(
+        watch_extra='assemble = "folder"\nquiet_seconds = 2\n[watch.ocr]\noutputs = ["json", "pdf"]'
+    )
+    batch = daemon.root / "stack"
+    batch.mkdir()
+    render_page(("First page of the stack.",), height=600).save(batch / "a.png", dpi=(300, 300))
+    render_page(("Second page of the stack.",), height=600).save(batch / "b.png", dpi=(300, 300))
+    batch.rename(daemon.inbox / "stack")
+    daemon.wait_done(1, timeout=120)
+    cfg = config_module.load(daemon.root / "config.toml")
+    catalogue = Catalogue(cfg)
+    document = catalogue.get("0/stack")
+    second = word_index(document.data, 2, "Second")
+    catalogue.save("0/stack", document.version, who="anna", page=2, fixes={second: "Last"})
+    shown = pdftotext(daemon.outbox / "stack.ocr.pdf")
+    assert "Last page of the stack." in shown and "First page" in shown
+    assert not [p for p in daemon.outbox.iterdir() if p.name.startswith(".")]

@@ -52,15 +52,17 @@ def assemble(
     duplex: bool,
     max_pages: int,
     dpi: int,
+    dest: Path | None = None,
 ) -> tuple[Batch, pages.SourceInfo]:
-    """Write the batch in ``folder`` as one PDF (``assembled_path``) and describe it.
+    """Write the batch in ``folder`` as one PDF (``dest``, by default ``assembled_path``)
+    and describe it.
 
     Raises ``InputError``: an unusable file fails the whole batch (its files stay together),
     with a reason that names the file."""
     files = batch_files(folder, ignore)
     if not files:
         raise BadBatch("the batch folder holds no file to read (only ignored or hidden names)")
-    dest = assembled_path(folder)
+    dest = dest or assembled_path(folder)
     described: list[BatchFile] = []
     origins: list[PageOrigin] = []
     with tempfile.TemporaryDirectory(prefix=".hotocr-assemble-", dir=folder.parent) as tmp:

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from hotocr.correct import model
@@ -142,9 +142,24 @@ class Lexicon:
         return word in self._user
 
 
-@cache
-def _lexicon(languages: tuple[str, ...], dictionary: Path | None) -> Lexicon:
+@lru_cache(maxsize=16)
+def _lexicon(
+    languages: tuple[str, ...], dictionary: Path | None, stamp: tuple[int, int] | None = None
+) -> Lexicon:
+    """Loaded once per process for each languages, dictionary and the dictionary's version
+    (``stamp``: its mtime and size), so a word taught in the verification station reaches
+    the next page read."""
     return Lexicon(languages, read_word_list(dictionary) if dictionary else ())
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def read_word_list(path: Path) -> list[str]:
@@ -406,6 +421,7 @@ def correct_text(
     if not enabled:
         return Corrected(raw_text, ())
     corrector = Corrector(
-        _lexicon(tuple(languages), dictionary), read_rules(rules) if rules else None
+        _lexicon(tuple(languages), dictionary, _stamp(dictionary)),
+        read_rules(rules) if rules else None,
     )
     return corrector.correct(raw_text, confidences)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hotocr import outputs, results_index, sidecars
+from hotocr.assemble import assemble
 from hotocr.config import Config, WatchConfig
 from hotocr.datatypes import DocumentResult
 from hotocr.hooks import for_hooks
@@ -181,12 +183,13 @@ class Catalogue:
                 f for f in outputs.FORMATS if (sidecar.parent / _output(sidecar, f)).exists()
             ]
             journal = Journal(self._journal_path)
+            drawn = tempfile.TemporaryDirectory(prefix="hotocr-verify-")
             try:
                 rewrite.rewrite(
                     journal,
                     result,
                     sidecar,
-                    original=self._drawn_from(document),
+                    original=self._drawn_from(document, result, Path(drawn.name)),
                     formats=formats or ["json"],
                     pdf_options=outputs.PdfOptions.of(watch.ocr),
                     json_extra=extra,
@@ -194,6 +197,7 @@ class Catalogue:
                 )
             finally:
                 journal.close()
+                drawn.cleanup()
             if verified:
                 row = {
                     "time": when,
@@ -245,10 +249,24 @@ class Catalogue:
         rows.sort(key=lambda r: (not r["flagged_pages"], r["worst_page"], -r["age_seconds"]))
         return rows
 
-    def _drawn_from(self, document: Document) -> Path:
-        """What the searchable PDF is drawn from: the original beside the sidecar."""
+    def _drawn_from(self, document: Document, result: DocumentResult, scratch: Path) -> Path:
+        """What the searchable PDF is drawn from: the original beside the sidecar; for a
+        batch, its folder's files assembled again (into ``scratch``), as when it was read."""
         source = document.data["source"]
-        return document.sidecar.parent / str(source.get("path") or source["name"])
+        original = document.sidecar.parent / str(source.get("path") or source["name"])
+        if result.batch is None:
+            return original
+        watch = document.watch
+        dest = scratch / "batch.pdf"
+        assemble(
+            original,
+            ignore=watch.ignore,
+            duplex=result.batch.duplex,
+            max_pages=0,
+            dpi=watch.ocr.dpi,
+            dest=dest,
+        )
+        return dest
 
 
 def _output(sidecar: Path, fmt: str) -> Path:
