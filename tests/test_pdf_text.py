@@ -144,6 +144,10 @@ def test_a_mixed_pdf_gives_each_word_once(mixed: Path, tmp_path: Path, mode: str
     assert footed["text"].endswith(FOOTER)
     assert all(w["confidence"] == 100 for w in footed["words"] if w["text"] == "registry")
     assert FOOTED_LINES[0] in footed["text"]
+    # Its confidence is that of the words read, and its flag follows from it.
+    read = [w["confidence"] for w in footed["words"] if not w.get("in_pdf")]
+    assert read and footed["confidence"] == pytest.approx(sum(read) / len(read), abs=0.01)
+    assert footed["low_confidence"] == (footed["confidence"] < data["low_confidence_threshold"])
     assert [w["line"] for w in footed["words"]] == sorted(w["line"] for w in footed["words"])
 
 

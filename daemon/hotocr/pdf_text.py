@@ -152,6 +152,12 @@ def _text(words: list[Word]) -> str:
     return "".join(out)
 
 
+def ink_outside(gray: np.ndarray, words: Iterable[Word]) -> bool:
+    """Whether the page has ink its own text does not explain (``UNCOVERED_SHARE``): it is
+    then read, and the reading's words the PDF lacks are added."""
+    return uncovered_ink(gray, words) >= UNCOVERED_SHARE
+
+
 def uncovered_ink(gray: np.ndarray, words: Iterable[Word]) -> float:
     """The share of the page's ink that lies outside the PDF's words (each box grown by
     ``COVER_MARGIN`` of its height): 0 for a born-digital page of text, most of it for a

@@ -48,8 +48,6 @@ from hotocr.testhooks import kill_worker_point
 WARM_PAGES = 2
 #: An image less than this many pixels high or wide holds no text: it is a blank page.
 TEXT_MIN_PIXELS = 8
-#: A PDF page whose ink lies outside its own text by less than this share is not read.
-UNCOVERED = pdf_text.UNCOVERED_SHARE
 
 
 def init_worker(warm: tuple[PageSettings, ...] = ()) -> None:
@@ -211,12 +209,12 @@ def read_page(task: PageTask) -> PageResult:
         size = (gray.shape[1], gray.shape[0])
         return _textless(task.number, start, settings.backend, size=size, blank=True)
     existing = _existing_text(task, gray)
-    if existing is not None and pdf_text.uncovered_ink(gray, existing.words) < UNCOVERED:
+    if existing is not None and not pdf_text.ink_outside(gray, existing.words):
         return _from_pdf_text(task.number, start, settings, existing, gray.shape)
     result = _read_pixels(task, start, gray, colour, dpi)
     if existing is None or result.error is not None:
         return result
-    return _with_pdf_text(result, existing)
+    return _with_pdf_text(result, existing, settings.low_confidence)
 
 
 def holds_no_text(gray: np.ndarray, dpi: int | None) -> bool:
@@ -267,19 +265,19 @@ def _from_pdf_text(
     )
 
 
-def _with_pdf_text(result: PageResult, existing: pdf_text.PageText) -> PageResult:
+def _with_pdf_text(result: PageResult, existing: pdf_text.PageText, threshold: float) -> PageResult:
     """A page read where ink lies outside the PDF's text: the PDF's words, and of the
-    reading those the PDF does not have. Flagged by the reading's own words."""
+    reading those the PDF does not have. Its confidence and flag are the added words'."""
     words, text = pdf_text.merged(result.words, existing)
     fresh = [w for w in words if not w.in_pdf]
-    confidence = mean_confidence(fresh) if fresh else result.confidence
+    confidence = mean_confidence(fresh) if fresh else pdf_text.PDF_CONFIDENCE
     return dataclasses.replace(
         result,
         text=text,
         raw_text=text,
         words=words,
         confidence=confidence,
-        low_confidence=bool(fresh) and result.low_confidence,
+        low_confidence=confidence < threshold,
         source="pdf text + ocr",
     )
 
