@@ -12,10 +12,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotocr import geometry
 from hotocr.datatypes import PageResult
 from hotocr.outputs import OutputWord, output_words, union_box
 
-Box = tuple[int, int, int, int]
+Box = geometry.Box
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """Between the page as the original shows it and the page turned upright (``geometry``'s
+    matrices, made once a page)."""
+
+    upright: geometry.Affine
+    shown: geometry.Affine
+    size: tuple[int, int]  # the upright page's width and height
+
+    @classmethod
+    def of(cls, page: PageResult) -> _Turn:
+        width, height = page.size
+        turn = page.rotation % 360
+        shown = geometry.unturn(turn, width, height)
+        size = (height, width) if turn in (90, 270) else (width, height)
+        return cls(geometry.invert(shown), shown, size)
+
+    def box(self, box: Box) -> Box:
+        return geometry.map_box(self.upright, box, width=self.size[0], height=self.size[1])
+
+    def point(self, x: float, y: float) -> tuple[int, int]:
+        """A point of the upright page, on the page as the original shows it."""
+        sx, sy = geometry.apply(self.shown, x, y)
+        return round(sx), round(sy)
 
 
 @dataclass(frozen=True)
@@ -57,8 +84,7 @@ def blocks_of(page: PageResult) -> list[Block]:
     """The page's words nested by block, paragraph and line, in reading order (the order of
     the words: a block that comes back later, as a form's rows may, is a new block)."""
     words = output_words(page)
-    size = page.size
-    turn = page.rotation % 360
+    turn = _Turn.of(page)
     nested: list[list[list[list[OutputWord]]]] = []
     last: tuple[int, int, int] | None = None
     for word in words:
@@ -76,22 +102,22 @@ def blocks_of(page: PageResult) -> list[Block]:
     for block in nested:
         paragraphs = []
         for paragraph in block:
-            lines = tuple(_line(line, size, turn) for line in paragraph)
+            lines = tuple(_line(line, turn) for line in paragraph)
             paragraphs.append(Paragraph(lines, union_box([w for ln in lines for w in ln.words])))
         every = [w for p in paragraphs for line in p.lines for w in line.words]
         blocks.append(Block(tuple(paragraphs), union_box(every)))
     return blocks
 
 
-def _line(words: list[OutputWord], size: tuple[int, int], turn: int) -> Line:
+def _line(words: list[OutputWord], turn: _Turn) -> Line:
     box = union_box(words)
-    return Line(tuple(words), box, _baseline(words, box, size, turn))
+    return Line(tuple(words), box, _baseline(words, box, turn))
 
 
-def _baseline(words: list[OutputWord], box: Box, size: tuple[int, int], turn: int) -> Baseline:
+def _baseline(words: list[OutputWord], box: Box, turn: _Turn) -> Baseline:
     """The least-squares line through the words' bottoms, on the page turned upright."""
-    upright = [upright_box(w.box, size, turn) for w in words]
-    line = upright_box(box, size, turn)
+    upright = [turn.box(w.box) for w in words]
+    line = turn.box(box)
     xs = [left + width / 2 for left, _, width, _ in upright]
     ys = [float(top + height) for _, top, _, height in upright]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
@@ -109,8 +135,8 @@ def _baseline(words: list[OutputWord], box: Box, size: tuple[int, int], turn: in
 
     heights = sorted(h for *_, h in upright)
     ends = (
-        shown_point(left, y_at(left), size, turn),
-        shown_point(left + width, y_at(left + width), size, turn),
+        turn.point(left, y_at(left)),
+        turn.point(left + width, y_at(left + width)),
     )
     return Baseline(
         slope=round(slope, 5),
@@ -118,39 +144,3 @@ def _baseline(words: list[OutputWord], box: Box, size: tuple[int, int], turn: in
         x_size=float(heights[len(heights) // 2]),
         points=ends,
     )
-
-
-def upright_size(size: tuple[int, int], turn: int) -> tuple[int, int]:
-    return (size[1], size[0]) if turn in (90, 270) else size
-
-
-def upright_box(box: Box, size: tuple[int, int], turn: int) -> Box:
-    """A box of the page as the original shows it, on the page turned ``turn`` degrees
-    clockwise (upright)."""
-    left, top, width, height = box
-    x0, y0 = _upright_xy(left, top, size, turn)
-    x1, y1 = _upright_xy(left + width, top + height, size, turn)
-    return min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
-
-
-def _upright_xy(x: int, y: int, size: tuple[int, int], turn: int) -> tuple[int, int]:
-    width, height = size
-    if turn == 90:
-        return height - y, x
-    if turn == 180:
-        return width - x, height - y
-    if turn == 270:
-        return y, width - x
-    return x, y
-
-
-def shown_point(x: float, y: float, size: tuple[int, int], turn: int) -> tuple[int, int]:
-    """A point of the upright page, on the page as the original shows it."""
-    width, height = size
-    if turn == 90:
-        return round(y), round(height - x)
-    if turn == 180:
-        return round(width - x), round(height - y)
-    if turn == 270:
-        return round(width - y), round(x)
-    return round(x), round(y)
