@@ -10,7 +10,6 @@ named by content hash and page, so a rebuild only renders pages it has not rende
 from __future__ import annotations
 
 import html
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +23,7 @@ import numpy as np
 from hotocr import geometry, pages
 from hotocr.preprocess import Plan, preprocess, to_gray
 from hotocr.preprocess.cpu import CpuBackend
-from hotocr.sidecars import SCHEMA, now_iso, write_atomic
+from hotocr.sidecars import now_iso, original_of, page_source, read_json, write_atomic
 
 #: Width of the page pictures in the report, in pixels.
 IMAGE_WIDTH = 1000
@@ -38,10 +37,7 @@ class FlaggedPage:
 
     @property
     def original(self) -> Path:
-        """Where the original is: ``source.path`` (relative to the sidecar, so a moved folder
-        still works; ``hotocr process --output`` leaves originals elsewhere), else beside it."""
-        source = self.document["source"]
-        return self.sidecar.parent / str(source.get("path") or source["name"])
+        return original_of(self.sidecar, self.document)
 
     @property
     def threshold(self) -> float:
@@ -64,10 +60,8 @@ def load_flagged(sidecar_paths: Iterable[Path]) -> tuple[list[FlaggedPage], int]
     documents = 0
     for path in sidecar_paths:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            data = read_json(path)
+        except (OSError, ValueError):  # unreadable, or no document sidecar
             continue
         documents += 1
         flagged.extend(
@@ -238,9 +232,7 @@ def _as_tesseract_saw_it(item: FlaggedPage) -> np.ndarray:
     the page's own pixels, preprocessed as the sidecar records."""
     doc, page = item.document, item.page
     settings = doc.get("preprocess", {})
-    path, number = item.original, int(page.get("source_page", page["number"]))
-    if "origin" in page:  # a batch's page: its own file in the batch folder
-        path, number = path / str(page["origin"]["file"]), int(page["origin"]["page"])
+    path, number = page_source(item.sidecar, doc, page)
     loaded = pages.load_page(
         path,
         pages.sniff(path),

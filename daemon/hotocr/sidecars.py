@@ -157,6 +157,22 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def original_of(sidecar: Path, data: dict[str, Any]) -> Path:
+    """Where a document's original is: ``source.path``, relative to its sidecar (a moved
+    folder still works; ``hotocr process --output`` leaves originals elsewhere)."""
+    source = data["source"]
+    return sidecar.parent / str(source.get("path") or source["name"])
+
+
+def page_source(sidecar: Path, data: dict[str, Any], page: dict[str, Any]) -> tuple[Path, int]:
+    """The file a page of the document was read from, and its page number there: the
+    original (a part's page by its number in the whole), or a batch page's own file."""
+    original = original_of(sidecar, data)
+    if "origin" in page:  # a batch's page: its own file in the batch folder
+        return original / str(page["origin"]["file"]), int(page["origin"]["page"])
+    return original, int(page.get("source_page", page["number"]))
+
+
 def document_from_json(data: dict[str, Any], sidecar: Path) -> DocumentResult:
     """A document's result as its JSON sidecar (``sidecar``) holds it: what the outputs are
     rendered from again after a person's fixes (``verify``). ``source.path`` is the original
@@ -165,7 +181,7 @@ def document_from_json(data: dict[str, Any], sidecar: Path) -> DocumentResult:
     folder = source["format"] == "folder"
     kind = Kind.PDF if folder else Kind(source["format"])
     info = SourceInfo(
-        path=sidecar.parent / str(source.get("path") or source["name"]),
+        path=original_of(sidecar, data),
         kind=kind,
         pages=int(source["pages"]),
         sha256=str(source["sha256"]),

@@ -19,6 +19,7 @@ Every error is a status with a reason (JSON ``{"error": ...}``), never a traceba
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import threading
 import time
@@ -38,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hotocr import pages
+from hotocr import pages, sidecars
 from hotocr.config import Config
 from hotocr.outputs import output_words
 from hotocr.preprocess import to_gray
@@ -230,15 +231,9 @@ def _authenticate(request: Request, keys: Keys) -> Session | None:
 
 
 def _page(name: str, session: Session) -> Response:
-    html = (STATIC / name).read_text(encoding="utf-8")
-    html = html.replace("{{csrf}}", session.csrf).replace("{{user}}", _escape(session.user))
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
-
-
-def _escape(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    text = (STATIC / name).read_text(encoding="utf-8")
+    text = text.replace("{{csrf}}", session.csrf).replace("{{user}}", html.escape(session.user))
+    return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
 
 async def _body(request: Request) -> bytes:
@@ -318,12 +313,7 @@ def _view(doc: Document) -> dict[str, Any]:
 def _picture(doc: Document, number: int) -> bytes:
     """Page ``number`` as a JPEG, as the original shows it (the boxes' space)."""
     data = doc.data
-    page = data["pages"][number - 1]
-    source = data["source"]
-    path = doc.sidecar.parent / str(source.get("path") or source["name"])
-    at = int(page.get("source_page", number))
-    if "origin" in page:  # a batch's page: its own file in the batch folder
-        path, at = path / str(page["origin"]["file"]), int(page["origin"]["page"])
+    path, at = sidecars.page_source(doc.sidecar, data, data["pages"][number - 1])
     dpi = int(data.get("preprocess", {}).get("render_dpi", 300))
     try:
         loaded = pages.load_page(path, pages.sniff(path), at, dpi=dpi, timeout=120)

@@ -252,8 +252,7 @@ class Catalogue:
     def _drawn_from(self, document: Document, result: DocumentResult, scratch: Path) -> Path:
         """What the searchable PDF is drawn from: the original beside the sidecar; for a
         batch, its folder's files assembled again (into ``scratch``), as when it was read."""
-        source = document.data["source"]
-        original = document.sidecar.parent / str(source.get("path") or source["name"])
+        original = result.source.path  # the original beside the sidecar (or its folder)
         if result.batch is None:
             return original
         watch = document.watch
