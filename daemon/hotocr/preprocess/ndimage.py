@@ -1,0 +1,86 @@
+"""The backend written against an array module and a SciPy-style ``ndimage``.
+
+On the GPU these are CuPy and ``cupyx.scipy.ndimage`` (``gpu.py``); the tests run the very
+same code on NumPy and ``scipy.ndimage``, so what the GPU computes is checked against the
+OpenCV backend on every machine, GPU or not. Where OpenCV's result depends on a convention
+(pixel centres when resizing, the canvas of a rotation, borders of a box filter), this
+follows OpenCV's: the two backends give the same shapes and nearly the same pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hotocr import geometry
+from hotocr.preprocess import resample
+from hotocr.preprocess.backend import Array, HostImage
+
+
+class NdimageBackend:
+    """Array arithmetic on ``xp``, filters from ``ndimage``, resizing from ``resample``."""
+
+    def __init__(self, xp: Any, ndimage: Any, name: str) -> None:
+        self.xp: Any = xp
+        self._nd = ndimage
+        self.name = name
+
+    def to_device(self, image: HostImage) -> Array:
+        return self.xp.asarray(image)
+
+    def to_host(self, image: Array) -> HostImage:
+        host = image.get() if hasattr(image, "get") else image  # CuPy: one copy back
+        return np.ascontiguousarray(host, dtype=np.uint8)
+
+    def resize(self, image: Array, height: int, width: int, *, smooth: bool) -> Array:
+        shrinking = height * width < image.shape[0] * image.shape[1]
+        sampling: resample.Sampling = ("area" if shrinking else "cubic") if smooth else "linear"
+        return resample.resize(self.xp, image, height, width, sampling)
+
+    def grey_closing(self, image: Array, size: int) -> Array:
+        return self._nd.grey_closing(image, size=(size, size), mode="nearest")
+
+    def grey_dilate(self, image: Array, size: int) -> Array:
+        return self._nd.grey_dilation(image, size=(size, size), mode="nearest")
+
+    def blur(self, image: Array, size: int) -> Array:
+        # "mirror" is OpenCV's default border (BORDER_REFLECT_101).
+        return self._nd.uniform_filter(image.astype(self.xp.float32), size=size, mode="mirror")
+
+    def median3(self, image: Array) -> Array:
+        return self._nd.median_filter(image, size=3, mode="nearest")
+
+    def histogram(self, image: Array) -> Array:
+        return self.xp.bincount(image.ravel(), minlength=256).astype(self.xp.int64)
+
+    def lookup(self, image: Array, table: Array) -> Array:
+        return self.xp.asarray(table, dtype=self.xp.uint8)[image]
+
+    def divide(self, image: Array, divisor: Array, scale: float) -> Array:
+        xp = self.xp
+        h, w = image.shape
+        divisor = divisor.astype(xp.float32)
+        if divisor.shape != image.shape:
+            divisor = resample.resize(xp, divisor, h, w, "linear")
+        quotient = image.astype(xp.float32) * xp.float32(scale) / divisor
+        return xp.clip(quotient, 0, 255).astype(xp.uint8)
+
+    def rotate(self, image: Array, degrees: float, fill: int) -> Array:
+        """The canvas and matrix of ``geometry.rotation``, as the CPU backend's warpAffine."""
+        h, w = image.shape
+        matrix, new_w, new_h = geometry.rotation(h, w, degrees)
+        # ndimage maps each output (row, column) back to the input: the inverse, axes swapped.
+        (a, b, c), (d, e, f) = geometry.invert(matrix)
+        return self._nd.affine_transform(
+            image,
+            self.xp.asarray([[e, d], [b, a]], dtype=self.xp.float64),
+            offset=(f, c),
+            output_shape=(new_h, new_w),
+            order=1,
+            mode="constant",
+            cval=float(fill),
+        )
+
+
+__all__ = ["NdimageBackend"]
