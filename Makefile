@@ -17,7 +17,7 @@ APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium \
             default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
             chromium-driver
 
-.PHONY: run test check lint typecheck unit bench clean system-deps test-deps
+.PHONY: run test check lint typecheck unit bench clean system-deps test-deps gpu
 
 run: .stamp-venv
 	mkdir -p var/inbox var/outbox var/failed var/state
@@ -70,6 +70,14 @@ bench: .stamp-venv .stamp-test-deps
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,dask]'
 	touch $@
+
+# A machine with an NVIDIA GPU: CuPy and ONNX Runtime's CUDA build, the CPU build removed
+# (both would share one onnxruntime folder); run again after the dependencies change.
+gpu: .stamp-venv
+	$(BIN)/python -m pip install -q -e '.[gpu]'
+	$(BIN)/python -m pip uninstall -q -y onnxruntime
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps 'onnxruntime-gpu>=1.24,<2'
+	$(BIN)/hotocr check --config $(CONFIG) || true
 
 clean:
 	rm -rf $(VENV) .stamp-* .mypy_cache .ruff_cache .pytest_cache

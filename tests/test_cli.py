@@ -73,11 +73,21 @@ def test_check_lists_the_recognizers_and_what_only_tesseract_reads(tmp_path: Pat
     assert out.returncode == 0, out.stdout + out.stderr
     assert "\nppocr                  rapidocr 3.10.0, onnxruntime " in out.stdout
     assert "PP-OCRv6" in out.stdout and "rapidocr/models" in out.stdout
-    assert "ppocr provider         cpu (preprocess.backend auto)" in out.stdout
-    assert "CPUExecutionProvider" in out.stdout
+    assert "CPUExecutionProvider" in out.stdout.split("ppocr providers")[1].splitlines()[0]
+    # Where each folder's PP-OCR runs, and why (this machine has ONNX Runtime's CPU build).
+    assert "watch[0] ppocr on      cpu (ocr.provider auto: onnxruntime " in out.stdout
+    assert "offers no CUDA" in out.stdout and "watch[1] ppocr on" in out.stdout
     assert "watch[0] recognizer    auto: PP-OCR for noisy pages" in out.stdout
     assert "watch[1] recognizer    auto: Tesseract only (PP-OCR does not read osd)" in out.stdout
     assert "watch[2] recognizer    ppocr (deu -> de)" in out.stdout
+
+
+def test_check_fails_where_cuda_is_asked_for_and_onnx_runtime_has_none(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[[watch]]\n[watch.ocr]\nprovider = "cuda"\n')
+    out = hotocr("check", cwd=tmp_path)
+    assert out.returncode == 3
+    assert 'watch[0]: ocr.provider = "cuda", but onnxruntime ' in out.stderr
+    assert "make gpu" in out.stderr
 
 
 def test_check_fails_where_ppocr_is_asked_for_a_language_it_cannot_read(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from hotocr.logs import configure
 from hotocr.outputs import PdfOptions
 from hotocr.preprocess import select_backend
 from hotocr.progress import PageProgress
-from hotocr.recognize import ppocr
+from hotocr.recognize import onnx, ppocr
 from hotocr.recognize.tesseract import resolve_engine
 from hotocr.scheduler import DocumentJob, PageScheduler
 from hotocr.watching import scan
@@ -555,11 +555,19 @@ def _check_ppocr(cfg: config.Config, line: Callable[[str, str], None]) -> list[s
     info = ppocr.describe()
     line("ppocr", f"rapidocr {info.version}, onnxruntime {info.runtime}")
     line("ppocr models", f"{ppocr.MODEL_NAME}, from {Path(info.models[0]).parent}")
-    backends = {watch.preprocess.backend for watch in cfg.watches}
-    providers = {backend: ppocr.provider_for(backend) for backend in sorted(backends)}
-    chosen = ", ".join(f"{p} (preprocess.backend {b})" for b, p in providers.items())
-    line("ppocr provider", f"{chosen}; available: {', '.join(info.providers)}")
-    return []
+    line("ppocr providers", ", ".join(info.providers))
+    clash = onnx.conflict()
+    if clash:
+        line("onnxruntime", f"WARNING: {clash}")
+    problems = []
+    for i, watch in enumerate(cfg.watches):
+        if watch.ocr.recognizer == "tesseract":
+            continue
+        provider, why = onnx.choose(watch.ocr.provider, watch.preprocess.device)
+        line(f"watch[{i}] ppocr on", f"{provider} (ocr.provider {watch.ocr.provider}: {why})")
+        if watch.ocr.provider == "cuda" and provider != "cuda":
+            problems.append(f'watch[{i}]: ocr.provider = "cuda", but {why}')
+    return problems
 
 
 def _describe_recognizer(watch: config.WatchConfig) -> tuple[str, str | None]:

@@ -124,6 +124,20 @@ class OcrConfig:
         "read it and the more confident is kept (the JSON's recipe says which and why).",
         choices=("auto", "tesseract", "ppocr"),
     )
+    provider: str = _opt(
+        "auto",
+        "auto | cpu | cuda. Where PP-OCR's models run (ONNX Runtime): cuda needs the GPU "
+        "build (pip install 'hotocr[gpu]', make gpu). auto: CUDA where it is installed and "
+        "loads, else the CPU; cuda: the same, but hotocr check fails without CUDA. A page "
+        "the GPU fails on is read on the CPU; the JSON's recipe says where each page ran.",
+        choices=("auto", "cpu", "cuda"),
+    )
+    gpu_memory_limit: int = _opt(
+        0,
+        "MiB of GPU memory one worker's PP-OCR sessions may hold (0 = no limit): with "
+        "16 workers on one card, 16 such shares.",
+        minimum=0,
+    )
     fraktur: str = _opt(
         "auto",
         "auto | off | always. Pages of a folder reading German (deu) in Fraktur type are read "

@@ -51,6 +51,9 @@ class Recognition:
     layout: str = ""
     #: Which recognizer read it: ``tesseract`` or ``ppocr``.
     engine: str = "tesseract"
+    #: Where PP-OCR's models ran, and why there when not where asked ("CUDA device 0",
+    #: "CPU: CUDA failed on this page (...)"); "" for Tesseract.
+    placed: str = ""
 
 
 def mean_confidence(words: Iterable[Word]) -> float:
@@ -114,6 +117,10 @@ class PageSettings:
     dictionary: Path | None = None
     rules: Path | None = None
     gpu_memory_limit: int = 0
+    #: auto | cpu | cuda: where PP-OCR's models run (``recognize.onnx``), and the MiB of GPU
+    #: memory their sessions may hold per worker (0: no cap).
+    provider: str = "auto"
+    ppocr_memory_limit: int = 0
     #: Separator pages looked for (none | blank | barcode) and the barcode value that is one.
     separate: str = "none"
     separator_value: str = "PATCH T"
@@ -143,6 +150,8 @@ class PageSettings:
             dictionary=watch.correction.dictionary,
             rules=watch.correction.rules,
             gpu_memory_limit=watch.preprocess.gpu_memory_limit,
+            provider=watch.ocr.provider,
+            ppocr_memory_limit=watch.ocr.gpu_memory_limit,
             separate=watch.separate,
             separator_value=watch.separator_value,
             recognizer=watch.ocr.recognizer,

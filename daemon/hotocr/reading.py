@@ -26,7 +26,7 @@ from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import estimate_skew, shrink_to
 from hotocr.preprocess.survey import Survey, survey
-from hotocr.recognize import ReadRequest, Recognizer, choice, ppocr
+from hotocr.recognize import ReadRequest, Recognizer, choice, onnx, ppocr
 from hotocr.recognize.tesseract import Tesseract, resolve_engine, write_page_image
 
 #: OSD seconds allowed, on top of the page's recognition timeout.
@@ -116,7 +116,10 @@ def read(
         reason = f"{reason}; {why}"
         if kept_rec is second_rec:
             prep, rec = second_prep, second_rec
-    return Reading(rotation, prep, rec, model, {"recognizer": reason, "model": model_reason})
+    reasons = {"recognizer": reason, "model": model_reason}
+    if rec.placed:
+        reasons["ppocr_provider"] = rec.placed
+    return Reading(rotation, prep, rec, model, reasons)
 
 
 def choose_model(
@@ -416,5 +419,11 @@ def _recognize(
 def recognizer_for(settings: PageSettings) -> Recognizer:
     """The recognizer a reading with ``settings`` uses (loaded once per process)."""
     if settings.recognizer == "ppocr":
-        return ppocr.load(ppocr.provider_for(settings.backend))
+        return ppocr.load(placement(settings))
     return Tesseract(settings.engine)
+
+
+def placement(settings: PageSettings) -> onnx.Placement:
+    """Where this folder's PP-OCR sessions run (``[ocr] provider``, ``recognize.onnx``)."""
+    provider, _ = onnx.choose(settings.provider, settings.device)
+    return onnx.Placement(provider, settings.device, settings.ppocr_memory_limit)

@@ -39,7 +39,7 @@ from hotocr.errors import InputError, PageTimeout
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
 from hotocr.preprocess.backend import HostImage
 from hotocr.preprocess.survey import glyph_height
-from hotocr.reading import Pixels, read
+from hotocr.reading import Pixels, placement, read
 from hotocr.recognize import ppocr
 from hotocr.recognize.tesseract import resolve_engine
 from hotocr.testhooks import kill_worker_point
@@ -79,7 +79,7 @@ def warm_up(settings: PageSettings, *, load_models: bool = True) -> None:
     if load_models and resolve_engine(settings.engine) == "library":
         libtesseract.warm(settings.tesseract_languages)
     if load_models and uses_ppocr(settings):
-        ppocr.load(ppocr.provider_for(settings.backend)).warm()
+        ppocr.load(placement(settings)).warm()
     warm_correction(settings)
 
 

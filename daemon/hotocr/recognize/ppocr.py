@@ -10,8 +10,10 @@ copy scaled for the detector and read from the page itself; a page has a deadlin
 between batches of lines. rapidocr's own post-processing of the detector's map is used.
 
 Each worker process loads the two sessions once (``load``), with one thread each: the
-workers already fill the cores. Where ``onnxruntime-gpu`` offers CUDA, ``provider = "cuda"``
-runs them there. A colour page is read in colour (BGR, as the models were trained).
+workers already fill the cores. Where ``onnxruntime-gpu`` offers CUDA they run there
+(``recognize.onnx``); a page the GPU fails on (out of memory, a CUDA error) is read again
+on the CPU, and its JSON says so. A colour page is read in colour (BGR, as the models were
+trained).
 
 Confidence: PP-OCR's score of a character is its softmax probability, 0.9-1.0 on nearly
 every character whether right or wrong. A word's score (its characters' mean) is mapped
@@ -28,10 +30,9 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import math
-import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,7 +45,7 @@ from hotocr.datatypes import Recognition, Word, mean_confidence
 from hotocr.errors import MissingDependency, PageTimeout
 from hotocr.preprocess.backend import HostImage
 from hotocr.preprocess.survey import glyph_height
-from hotocr.recognize import ReadRequest
+from hotocr.recognize import ReadRequest, onnx
 from hotocr.recognize.layout import TextLine, blocks_in_order, is_cjk, join_words, line_box
 
 #: The package whose wheel carries the models, and the version they were measured with.
@@ -147,7 +148,20 @@ UNCLIP = 1.6
 #: The recognizer's input: lines scaled to this height, this wide at least, in batches.
 REC_HEIGHT = 48
 REC_MIN_WIDTH = 320
-REC_BATCH = 6
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How lines are batched for the recognizer: ``lines`` per run, the batch's width
+    rounded up to a multiple of ``width_step`` pixels (1: as wide as its widest line)."""
+
+    lines: int
+    width_step: int
+
+
+#: On the CPU small batches waste least on padding. On CUDA a run has a fixed cost and each
+#: new shape its own set-up, so batches are larger and their widths come in few sizes.
+BATCHING = {"cpu": Batching(6, 1), "cuda": Batching(32, 64)}
 #: A line whose characters' mean score is below this is dropped as noise (rapidocr's default).
 MIN_LINE_SCORE = 0.5
 #: Within a line, a gap of more than this many of the recognizer's columns between two
@@ -176,15 +190,6 @@ def available() -> bool:
     return has_runtime and all((folder / m.name).is_file() for m in MODELS)
 
 
-def provider_for(backend: str) -> str:
-    """``cuda`` where ONNX Runtime offers CUDA (``onnxruntime-gpu``) and the folder's
-    preprocessing may use a GPU (``backend`` auto or gpu); else ``cpu``."""
-    if backend == "cpu":
-        return "cpu"
-    ort = _runtime()
-    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
-
-
 @cache
 def version() -> str:
     """``rapidocr 3.10.0, PP-OCRv6 small``; "" where PP-OCR is not installed."""
@@ -210,7 +215,7 @@ class EngineInfo:
 
 def describe() -> EngineInfo:
     """Versions, model files and ONNX Runtime's execution providers, without loading a model."""
-    ort = _runtime()
+    ort = onnx.runtime()
     folder = models_dir()
     return EngineInfo(
         version=importlib.metadata.version(PACKAGE),
@@ -239,15 +244,6 @@ CALIBRATION_CONFIDENCE = (0.0, 54.0, 57.0, 65.0, 66.0, 79.0, 90.0, 96.0)
 # --- sessions ---------------------------------------------------------------------------------
 
 
-def _runtime() -> Any:
-    """ONNX Runtime, imported with its telemetry off: it would otherwise write a device id
-    into the user's cache folder (``~/.cache/Microsoft/DeveloperTools``) on import."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    import onnxruntime  # noqa: PLC0415 - imported in the processes that use PP-OCR
-
-    return onnxruntime
-
-
 def _check_model(path: Path, expected: str) -> None:
     if not path.is_file():
         raise MissingDependency(f"PP-OCR model {path} is missing ({INSTALL_HINT})")
@@ -259,44 +255,55 @@ def _check_model(path: Path, expected: str) -> None:
         )
 
 
-def _session(path: Path, provider: str) -> Any:
-    ort = _runtime()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    options.enable_cpu_mem_arena = False
-    providers: list[Any] = ["CPUExecutionProvider"]
-    if provider == "cuda":
-        # Lines come in ever-changing widths: an exhaustive search for the fastest
-        # convolution on each new shape costs more than it saves.
-        cuda = {"cudnn_conv_algo_search": "HEURISTIC", "arena_extend_strategy": "kSameAsRequested"}
-        providers = [("CUDAExecutionProvider", cuda), "CPUExecutionProvider"]
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-
-
-# Process-local: each worker loads the sessions once, per execution provider (a Dask
-# worker's task threads share them: ONNX Runtime's sessions may run in several at once).
-_LOADED: dict[str, PpOcr] = {}
+# Process-local: each worker loads the sessions once per placement (a Dask worker's task
+# threads share them: ONNX Runtime's sessions may run in several at once).
+_LOADED: dict[onnx.Placement, PpOcr] = {}
 _LOADING = threading.Lock()
 
 
-def load(provider: str = "cpu") -> PpOcr:
-    """This process's PP-OCR (``cpu`` or ``cuda``), loading its models the first time."""
+#: Where PP-OCR runs unless told otherwise.
+ON_CPU = onnx.Placement("cpu")
+
+
+def load(placement: onnx.Placement = ON_CPU) -> PpOcr:
+    """This process's PP-OCR for ``placement``, loading its models the first time. Sessions
+    asked for on CUDA that came up on the CPU say why (``PpOcr.placed``)."""
     with _LOADING:
-        if provider in _LOADED:
-            return _LOADED[provider]
-        if importlib.util.find_spec("onnxruntime") is None:
-            raise MissingDependency(f"PP-OCR needs ONNX Runtime ({INSTALL_HINT})")
-        folder = models_dir()
-        sessions = {}
-        for model in MODELS:
-            path = folder / model.name
-            _check_model(path, model.sha256)
-            sessions[model.role] = _session(path, provider)
-        _LOADED[provider] = PpOcr(sessions["det"], sessions["rec"], provider)
-        return _LOADED[provider]
+        return _load(placement)
+
+
+def _load(placement: onnx.Placement) -> PpOcr:
+    if placement in _LOADED:
+        return _LOADED[placement]
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise MissingDependency(f"PP-OCR needs ONNX Runtime ({INSTALL_HINT})")
+    folder = models_dir()
+    sessions, ran = {}, set()
+    for model in MODELS:
+        path = folder / model.name
+        _check_model(path, model.sha256)
+        sessions[model.role], provider = onnx.open_session(path, placement)
+        ran.add(provider)
+    if placement.provider == "cuda" and ran != {"cuda"}:
+        # Half on CUDA is the worst of both: every page crosses twice. All on the CPU.
+        sessions = {m.role: onnx.open_session(folder / m.name, ON_CPU)[0] for m in MODELS}
+        placed = (
+            f"CPU: the CUDA provider did not load on device {placement.device} "
+            f"(the worker's log, {onnx.GPU_INSTALL_HINT})"
+        )
+        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
+    elif placement.provider == "cuda":
+        loaded = PpOcr(
+            sessions["det"],
+            sessions["rec"],
+            "cuda",
+            f"CUDA device {placement.device}",
+            fallback=lambda: load(ON_CPU),
+        )
+    else:
+        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", "CPU")
+    _LOADED[placement] = loaded
+    return loaded
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -318,11 +325,23 @@ class PpOcr:
 
     name: ClassVar[str] = "ppocr"
 
-    def __init__(self, det: Any, rec: Any, provider: str) -> None:
+    def __init__(
+        self,
+        det: Any,
+        rec: Any,
+        provider: str,
+        placed: str,
+        *,
+        fallback: Callable[[], PpOcr] | None = None,
+    ) -> None:
         from rapidocr.ch_ppocr_det.utils import DBPostProcess  # noqa: PLC0415
 
         self._det, self._rec = det, rec
-        self.provider = provider
+        #: ``cpu`` or ``cuda``: where the sessions run; ``placed``: that, for the JSON.
+        self.provider, self.placed = provider, placed
+        self._batching = BATCHING[provider]
+        #: The CPU's PP-OCR, for a page the GPU fails on.
+        self._fallback = fallback
         self._boxes = DBPostProcess(
             thresh=DET_THRESH,
             box_thresh=BOX_THRESH,
@@ -334,8 +353,19 @@ class PpOcr:
         self._characters = ["", *meta["character"].splitlines(), " "]
 
     def read(self, image: HostImage, request: ReadRequest) -> Recognition:
-        """Read a page, greyscale or colour (BGR): find its lines, read them, put them in
-        reading order.
+        """Read a page, greyscale or colour (BGR); where the GPU fails on it (out of memory,
+        a CUDA error), read it on the CPU: a page is never lost to the GPU."""
+        try:
+            return self._read(image, request)
+        except Exception as exc:
+            if self._fallback is None or not onnx.device_failure(exc):
+                raise
+            why = " ".join(str(exc).split())[:160]
+            rec = self._fallback().read(image, request)
+            return dataclasses.replace(rec, placed=f"CPU: CUDA failed on this page ({why})")
+
+    def _read(self, image: HostImage, request: ReadRequest) -> Recognition:
+        """Find the page's lines, read them, put them in reading order.
 
         Lines are read as they stand: rapidocr's model that turns single lines upside down
         turned right ones too (a receipt's "Subtotal" read backwards), and without it the
@@ -362,7 +392,7 @@ class PpOcr:
                 lines.append(TextLine(levelled, line_box(levelled)))
         del found
         _give_back_memory()
-        return _recognition(lines, on_page)
+        return dataclasses.replace(_recognition(lines, on_page), placed=self.placed)
 
     # - detection -
 
@@ -396,16 +426,18 @@ class PpOcr:
         name = self._rec.get_inputs()[0].name
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
         out: list[tuple[str, list[int], list[float], float]] = [("", [], [], 1.0)] * len(crops)
-        for start in range(0, len(order), REC_BATCH):
+        lines, step = self._batching.lines, self._batching.width_step
+        for start in range(0, len(order), lines):
             _check(deadline)
-            batch = order[start : start + REC_BATCH]
+            batch = order[start : start + lines]
             ratios = [crops[i].shape[1] / crops[i].shape[0] for i in batch]
             width = max(REC_MIN_WIDTH, math.ceil(REC_HEIGHT * max(ratios)))
-            tensor = np.stack([_normalised(crops[i], REC_HEIGHT, width, width) for i in batch])
+            padded = math.ceil(width / step) * step
+            tensor = np.stack([_normalised(crops[i], REC_HEIGHT, width, padded) for i in batch])
             preds = self._rec.run(None, {name: tensor})[0]
             for i, pred in zip(batch, preds, strict=True):
                 shown = min(width, math.ceil(REC_HEIGHT * crops[i].shape[1] / crops[i].shape[0]))
-                column = width / pred.shape[0] * crops[i].shape[1] / shown
+                column = padded / pred.shape[0] * crops[i].shape[1] / shown
                 out[i] = (*self._decode(pred), column)
         return out
 
@@ -616,7 +648,6 @@ __all__ = [
     "describe",
     "load",
     "models_dir",
-    "provider_for",
     "reads",
     "version",
 ]

@@ -1,0 +1,131 @@
+"""Where PP-OCR's models run (``recognize.onnx``): the CPU here, CUDA where the GPU build
+is installed; a GPU that is absent or fails never loses a page. Real models and sessions;
+only the CUDA failure in the last tests is staged (this machine has no GPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from hotocr import pages
+from hotocr.datatypes import PageSettings, PageTask
+from hotocr.recognize import ReadRequest, onnx, ppocr
+from hotocr.worker import init_worker, process_page
+
+from .conftest import MONO_FONT, RECEIPT_LINES, photographed, render_page
+
+REQUEST = ReadRequest("eng", 3, None, 120, Path("/nonexistent"))
+HAS_CUDA = "CUDAExecutionProvider" in onnx.runtime().get_available_providers()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_threaded() -> None:
+    init_worker()
+
+
+@pytest.fixture(scope="module")
+def receipt() -> np.ndarray:
+    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
+    return np.asarray(photographed(page).convert("L"))
+
+
+def test_cuda_options_search_heuristically_and_cap_memory() -> None:
+    options = onnx.cuda_options(onnx.Placement("cuda", 0, 2048))
+    assert options["cudnn_conv_algo_search"] == "HEURISTIC"
+    assert options["gpu_mem_limit"] == str(2048 * 2**20)
+    # device_id only where it is not 0: ONNX Runtime >= 1.26 warns on every session else.
+    assert "device_id" not in options
+    assert onnx.cuda_options(onnx.Placement("cuda", 1))["device_id"] == "1"
+    assert "gpu_mem_limit" not in onnx.cuda_options(onnx.Placement("cuda", 1))
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="ONNX Runtime here offers CUDA")
+def test_without_the_gpu_build_every_setting_reads_on_the_cpu_and_says_why() -> None:
+    assert onnx.choose("cpu") == ("cpu", 'ocr.provider = "cpu"')
+    provider, why = onnx.choose("auto")
+    assert provider == "cpu" and "offers no CUDA" in why and "make gpu" in why
+    assert onnx.conflict() == ""  # the CPU build alone is installed here
+    assert importlib.metadata.version("onnxruntime")
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="ONNX Runtime here offers CUDA")
+def test_sessions_asked_for_on_cuda_that_come_up_on_the_cpu_read_and_say_so(
+    receipt: np.ndarray,
+) -> None:
+    """The CPU build given the CUDA provider opens its sessions on the CPU (as a GPU build
+    without cuDNN does): the page is read there, and the recognition says why."""
+    pp = ppocr.load(onnx.Placement("cuda", 0))
+    assert pp.provider == "cpu" and pp.placed.startswith("CPU: the CUDA provider did not load")
+    rec = pp.read(receipt, REQUEST)
+    assert "TOTAL" in rec.text and rec.placed == pp.placed
+    assert ppocr.load().placed == "CPU" and ppocr.load() is not pp
+
+
+def test_a_ppocr_page_says_where_it_was_read(tmp_path: Path) -> None:
+    path = tmp_path / "receipt.jpg"
+    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
+    photographed(page).save(path, quality=90)
+    settings = dataclasses.replace(
+        PageSettings.defaults(("eng",)), recognizer="ppocr", correction=False, provider="cpu"
+    )
+    result = process_page(PageTask(path, pages.inspect(path).kind, 1, settings))
+    assert result.recipe is not None
+    assert result.recipe.reasons["ppocr_provider"] == "CPU"
+
+
+def test_cuda_batching_reads_the_same_text(receipt: np.ndarray) -> None:
+    """On CUDA lines go in batches of 32, their widths rounded up to 64 px; the same models
+    read the same text from those as from the CPU's batches of 6 (run here on the CPU)."""
+    cpu = ppocr.load()
+    on_cpu = cpu.read(receipt, REQUEST)
+    cuda_batches = _copy(cpu, _batching=ppocr.BATCHING["cuda"])
+    batched = cuda_batches.read(receipt, REQUEST)
+    assert Levenshtein.normalized_distance(on_cpu.text, batched.text) <= 0.01
+    assert abs(on_cpu.confidence - batched.confidence) < 1.0
+
+
+class _FailingSession:
+    """A session whose GPU runs out of memory, as ONNX Runtime reports it."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def get_inputs(self) -> Any:
+        return self._real.get_inputs()
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : CUDA failure 2: out of memory"
+        )
+
+
+def test_a_page_the_gpu_fails_on_is_read_on_the_cpu(receipt: np.ndarray) -> None:
+    cpu = ppocr.load()
+    failing = _copy(cpu, _det=_FailingSession(cpu._det), provider="cuda", placed="CUDA device 0")
+    failing._fallback = ppocr.load
+    rec = failing.read(receipt, REQUEST)
+    assert "TOTAL" in rec.text
+    assert (
+        rec.placed.startswith("CPU: CUDA failed on this page (") and "out of memory" in rec.placed
+    )
+
+
+def test_other_errors_are_not_hidden_by_the_fallback(receipt: np.ndarray) -> None:
+    cpu = ppocr.load()
+    broken = _copy(cpu, _det=_FailingSession(cpu._det))
+    broken._fallback = None  # a CPU session's failure has nowhere else to go
+    with pytest.raises(RuntimeError, match="out of memory"):
+        broken.read(receipt, REQUEST)
+
+
+def _copy(pp: ppocr.PpOcr, **changes: Any) -> ppocr.PpOcr:
+    clone = object.__new__(ppocr.PpOcr)
+    clone.__dict__.update(pp.__dict__)
+    clone.__dict__.update(changes)
+    return clone
