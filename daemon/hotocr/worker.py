@@ -37,7 +37,8 @@ from hotocr.datatypes import (
 )
 from hotocr.errors import InputError, PageTimeout
 from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_backend, to_gray
-from hotocr.preprocess.backend import HostImage
+from hotocr.preprocess.backend import Backend, HostImage
+from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.survey import glyph_height
 from hotocr.reading import Pixels, placement, read
 from hotocr.recognize import ppocr
@@ -134,6 +135,15 @@ def backend_for(settings: PageSettings) -> BackendChoice:
             settings.backend, settings.device, settings.gpu_memory_limit
         )
     return _BACKENDS[key]
+
+
+def gpu_failure(backend: Backend, exc: Exception) -> bool:
+    """Whether ``exc`` is the GPU backend's own failure (CuPy's out-of-memory or CUDA
+    errors), not the page's: then the page is worth preprocessing on the CPU."""
+    if backend.name != "gpu" or isinstance(exc, PageTimeout | InputError):
+        return False
+    module = type(exc).__module__ or ""
+    return isinstance(exc, MemoryError) or module.startswith(("cupy", "cupy_backends", "cupyx"))
 
 
 def describe_backend(kind: str, device: int) -> tuple[str, str]:
@@ -289,8 +299,18 @@ def _read_pixels(
     settings = task.settings
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
+        work = Path(tmp) / "page.pgm"
         try:
-            reading = read(Pixels(gray, colour), dpi, settings, backend, Path(tmp) / "page.pgm")
+            try:
+                reading = read(Pixels(gray, colour), dpi, settings, backend, work)
+            except Exception as exc:
+                if not gpu_failure(backend, exc):
+                    raise
+                # Out of GPU memory, a CUDA error: the page is preprocessed on the CPU.
+                reading = read(Pixels(gray, colour), dpi, settings, CpuBackend(), work)
+                why = f"cpu: the GPU failed on this page ({type(exc).__name__}: {exc})"
+                reasons = {**reading.reasons, "backend": " ".join(why.split())[:200]}
+                reading = dataclasses.replace(reading, reasons=reasons)
         except PageTimeout as exc:
             size = (gray.shape[1], gray.shape[0])
             return _unread(task.number, start, backend.name, str(exc), size=size)
