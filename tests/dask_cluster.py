@@ -67,7 +67,9 @@ class Cluster:
             self.scheduler_env,
         )
 
-    def start_worker(self, name: str) -> None:
+    def start_worker(self, name: str, resources: str = "") -> None:
+        """A worker named ``name``; ``resources``: what it advertises (``GPU=1``)."""
+        extra = ["--resources", resources] if resources else []
         self.workers[name] = self._spawn(
             name,
             [
@@ -85,6 +87,7 @@ class Cluster:
                 "0",
                 "--local-directory",
                 str(self.root / name),
+                *extra,
             ],
             self.worker_env,
         )

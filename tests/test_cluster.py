@@ -218,6 +218,47 @@ def test_a_page_that_kills_every_worker_fails_its_document_only(
     assert (daemon.outbox / "after.json").exists()
 
 
+def test_pages_that_ask_for_the_gpu_wait_for_a_worker_that_has_one(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A folder whose PP-OCR runs on CUDA sends its pages only to workers started with
+    ``--resources GPU=1``: none at first (the page waits, "no-worker"), then one. That
+    worker has no CUDA here: the page is read on its CPU, and the JSON says so."""
+    cluster.ensure()
+    root = tmp_path / "gpu"
+    (root / "inbox").mkdir(parents=True)
+    config = write_config(
+        root,
+        daemon_extra=f'executor = "{cluster.address}"',
+        watch_extra='[watch.ocr]\nrecognizer = "ppocr"\nprovider = "cuda"',
+    )
+    daemon = start_daemon(root, config)
+    try:
+        note = root / "note.png"
+        render_page(ENGLISH_LINES, height=900).save(note, dpi=(300, 300))
+        note.rename(daemon.inbox / "note.png")
+        from distributed import Client  # noqa: PLC0415 - after the importorskip above
+
+        with Client(cluster.address, timeout=10, set_as_default=False) as client:
+
+            def states() -> list[str]:
+                found = client.run_on_scheduler(
+                    lambda dask_scheduler: [t.state for t in dask_scheduler.tasks.values()]
+                )
+                return list(found)
+
+            daemon.wait_for(lambda: "no-worker" in states(), 60, "a page waiting for a GPU")
+            cluster.start_worker("gpu1", resources="GPU=1")
+            daemon.wait_done(1, timeout=180)
+        page = json.loads((daemon.outbox / "note.json").read_text(encoding="utf-8"))["pages"][0]
+        assert page["recipe"]["recognizer"] == "ppocr" and "quick brown fox" in page["text"]
+        placed = page["recipe"]["reasons"]["ppocr_provider"]
+        assert placed.startswith("CPU: onnxruntime ") and "offers no CUDA" in placed
+    finally:
+        assert daemon.stop() == 0
+        cluster.kill(cluster.workers.pop("gpu1", None))
+
+
 def test_check_reports_the_cluster_and_its_workers(cluster: Cluster, tmp_path: Path) -> None:
     cluster.ensure()
     config = write_config(tmp_path, daemon_extra=f'executor = "{cluster.address}"')

@@ -526,7 +526,11 @@ def _check_cluster(cfg: config.Config, line: Callable[[str, str], None]) -> list
         missing = [lang for lang in needed if lang not in found["languages"]]
         state = f"missing languages {', '.join(missing)}" if missing else "ok"
         versions = f"hotocr {found['hotocr']}, tesseract {found['tesseract']}"
-        line("  worker", f"{name}: {versions}, ppocr {found.get('ppocr', 'unknown')}, {state}")
+        line(
+            "  worker",
+            f"{name}: {versions}, ppocr {found.get('ppocr', 'unknown')} "
+            f"on {found.get('ppocr_provider', 'unknown')}, {state}",
+        )
         if missing:
             problems.append(f"worker {name} lacks languages: {', '.join(missing)}")
     return problems

@@ -425,5 +425,8 @@ def recognizer_for(settings: PageSettings) -> Recognizer:
 
 def placement(settings: PageSettings) -> onnx.Placement:
     """Where this folder's PP-OCR sessions run (``[ocr] provider``, ``recognize.onnx``)."""
-    provider, _ = onnx.choose(settings.provider, settings.device)
-    return onnx.Placement(provider, settings.device, settings.ppocr_memory_limit)
+    provider, why = onnx.choose(settings.provider, settings.device)
+    refused = settings.provider == "cuda" and provider != "cuda"
+    return onnx.Placement(
+        provider, settings.device, settings.ppocr_memory_limit, why if refused else ""
+    )

@@ -29,7 +29,7 @@ from hotocr._exec import tesseract
 from hotocr.config import tesseract_languages
 from hotocr.datatypes import PageData, PageResult, PageSettings, PageTask
 from hotocr.errors import MissingDependency, WorkerCrashed, WorkerLost
-from hotocr.recognize import ppocr
+from hotocr.recognize import onnx, ppocr
 from hotocr.worker import (
     correct_page,
     describe_backend,
@@ -48,6 +48,15 @@ SLOTS_REFRESH = 2.0
 CUT_THREADS = 4
 #: The Dask resource a GPU worker advertises (``dask worker --resources GPU=1``).
 GPU_RESOURCE = "GPU"
+
+
+def wants_gpu(settings: PageSettings) -> bool:
+    """Whether a folder's pages must go to a worker that advertises ``GPU_RESOURCE``: its
+    preprocessing (``backend = "gpu"``) or its PP-OCR (``provider = "cuda"``) asks for one.
+    With ``auto`` a page goes to any worker, and uses a GPU where that worker has one."""
+    return settings.backend == "gpu" or (
+        settings.provider == "cuda" and settings.recognizer != "tesseract"
+    )
 
 
 def remote_settings(settings: PageSettings) -> PageSettings:
@@ -90,6 +99,7 @@ def probe_worker() -> dict[str, Any]:
         "tesseract": tesseract.version(),
         "languages": sorted(tesseract.languages()),
         "ppocr": ppocr.version() or "not installed",
+        "ppocr_provider": onnx.choose("auto")[0] if ppocr.available() else "none",
     }
 
 
@@ -199,7 +209,7 @@ class DaskExecutor:
         return self._slots if self.connected else 0
 
     def submit(self, task: PageTask, pages_in_document: int) -> Future[PageResult]:
-        executor = self._executors.get(task.settings.backend == "gpu")
+        executor = self._executors.get(wants_gpu(task.settings))
         if executor is None or not self.connected:
             raise WorkerLost("not connected to the Dask scheduler", crash=False)
         page: Future[PageResult] = Future()

@@ -49,6 +49,8 @@ class Placement:
     device: int = 0
     #: MiB of GPU memory the sessions' arena may hold (0: ONNX Runtime's default, no cap).
     memory_limit_mb: int = 0
+    #: Why the CPU, where CUDA was asked for and is not offered ("" otherwise).
+    why: str = ""
 
 
 def runtime() -> Any:

@@ -301,7 +301,8 @@ def _load(placement: onnx.Placement) -> PpOcr:
             fallback=lambda: load(ON_CPU),
         )
     else:
-        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", "CPU")
+        placed = f"CPU: {placement.why}" if placement.why else "CPU"
+        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
     _LOADED[placement] = loaded
     return loaded
 
