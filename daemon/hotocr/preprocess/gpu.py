@@ -8,16 +8,12 @@ processes (started with ``spawn``) construct this class.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from hotocr.errors import ConfigError
 from hotocr.preprocess.ndimage import NdimageBackend
 
 
 class GpuBackend(NdimageBackend):
     def __init__(self, device: int = 0, *, memory_limit_mb: int = 0) -> None:
-        _kernel_cache()
         import cupy  # noqa: PLC0415 - imported only where a GPU is wanted
         from cupyx.scipy import ndimage  # noqa: PLC0415
 
@@ -38,13 +34,3 @@ class GpuBackend(NdimageBackend):
     def memory_used(self) -> int:
         """Bytes CuPy's memory pool holds on this device (for the metrics)."""
         return int(self.xp.get_default_memory_pool().total_bytes())
-
-
-def _kernel_cache() -> None:
-    """CuPy compiles its kernels on first use (about 70 s on the H200) and caches them in
-    ``~/.cupy``; a service whose home is read-only (systemd's ProtectHome) would compile them
-    again in every worker after every start. ``CUPY_CACHE_DIR`` wins; else, under systemd,
-    the cache goes in the unit's state directory (``STATE_DIRECTORY``, /var/lib/hotocr)."""
-    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    if state and "CUPY_CACHE_DIR" not in os.environ:
-        os.environ["CUPY_CACHE_DIR"] = str(Path(state) / "cupy-kernels")
