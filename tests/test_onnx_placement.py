@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rapidfuzz.distance import Levenshtein
 
 from hotocr import pages
 from hotocr.datatypes import PageSettings, PageTask
@@ -77,17 +76,6 @@ def test_a_ppocr_page_says_where_it_was_read(tmp_path: Path) -> None:
     result = process_page(PageTask(path, pages.inspect(path).kind, 1, settings))
     assert result.recipe is not None
     assert result.recipe.reasons["ppocr_provider"] == "CPU"
-
-
-def test_cuda_batching_reads_the_same_text(receipt: np.ndarray) -> None:
-    """On CUDA lines go in batches of 32, their widths rounded up to 64 px; the same models
-    read the same text from those as from the CPU's batches of 6 (run here on the CPU)."""
-    cpu = ppocr.load()
-    on_cpu = cpu.read(receipt, REQUEST)
-    cuda_batches = _copy(cpu, _batching=ppocr.BATCHING["cuda"])
-    batched = cuda_batches.read(receipt, REQUEST)
-    assert Levenshtein.normalized_distance(on_cpu.text, batched.text) <= 0.01
-    assert abs(on_cpu.confidence - batched.confidence) < 1.0
 
 
 class _FailingSession:

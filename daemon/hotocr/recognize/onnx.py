@@ -8,8 +8,8 @@ than 16 CPU cores) and what is done about it here:
 
 - cuDNN's exhaustive search for the fastest convolution, which ONNX Runtime runs for every
   new input shape: every page and every batch of lines has its own. ``HEURISTIC`` picks
-  without timing (``cuda_options``), and the lines' batch widths are rounded up to a few
-  sizes (``ppocr.REC_WIDTH_STEP``), so shapes repeat.
+  without timing (``cuda_options``). Fewer shapes (batch widths rounded up) would help the
+  GPU more, but changed the readings (``ppocr.REC_WIDTH_STEP``): not done.
 - "No registered plugin EP device found for 'CUDAExecutionProvider' with device_id=0" is
   ONNX Runtime >= 1.26 looking for a plugin CUDA library before using its built-in one;
   the warning comes whenever ``device_id`` is passed, and changes nothing. It is passed only
