@@ -34,7 +34,7 @@ typecheck: .stamp-venv
 	$(BIN)/mypy
 
 bench: .stamp-venv .stamp-test-deps
-	$(BIN)/python -m pip install -q -e '.[dev,dask,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask,e2e,bench]'
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/worker_memory.py
@@ -68,7 +68,7 @@ bench: .stamp-venv .stamp-test-deps
 .stamp-venv: pyproject.toml .stamp-system-deps
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,dask]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask,e2e]'
 	touch $@
 
 # A machine with an NVIDIA GPU: CuPy and ONNX Runtime's CUDA build, the CPU build removed
