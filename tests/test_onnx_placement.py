@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from hotocr import pages
 from hotocr.datatypes import PageSettings, PageTask
@@ -117,3 +118,16 @@ def _copy(pp: ppocr.PpOcr, **changes: Any) -> ppocr.PpOcr:
     clone.__dict__.update(pp.__dict__)
     clone.__dict__.update(changes)
     return clone
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason="ONNX Runtime here offers no CUDA (make gpu)")
+def test_on_cuda_ppocr_reads_what_it_reads_on_the_cpu(receipt: np.ndarray) -> None:
+    """The sessions really run on CUDA (not a silent fall back to the CPU), and read the
+    page as the CPU's do: the same models, the same batches."""
+    gpu = ppocr.load(onnx.Placement("cuda", 0))
+    assert gpu.provider == "cuda", gpu.placed
+    on_gpu, on_cpu = gpu.read(receipt, REQUEST), ppocr.load().read(receipt, REQUEST)
+    assert on_gpu.placed == "CUDA device 0"
+    assert Levenshtein.normalized_distance(on_gpu.text, on_cpu.text) <= 0.01
+    assert abs(on_gpu.confidence - on_cpu.confidence) < 1.0
