@@ -17,7 +17,7 @@ APT_TEST := ghostscript fonts-wqy-zenhei fonts-dejavu-core systemd chromium \
             default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
             chromium-driver
 
-.PHONY: run test check lint typecheck unit bench clean system-deps test-deps gpu
+.PHONY: run test check lint typecheck unit bench clean system-deps test-deps gpu gpu-bench
 
 run: .stamp-venv
 	mkdir -p var/inbox var/outbox var/failed var/state
@@ -44,6 +44,12 @@ bench: .stamp-venv .stamp-test-deps
 	$(BIN)/python bench/correction.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/plot_throughput.py
+	$(BIN)/python bench/gpu.py
+
+# The one check for a machine with a GPU (after make gpu): GPU tests, per-step times,
+# pages/min and CER with the CPU only against with the GPU, in one table.
+gpu-bench: .stamp-venv .stamp-test-deps
+	$(BIN)/python bench/gpu.py
 
 # System packages: installed only when one is missing (dpkg -s is fast), so a
 # second run does not touch apt at all.
