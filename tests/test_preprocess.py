@@ -12,8 +12,19 @@ from hotocr.preprocess.backend import Backend
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.ndimage import NdimageBackend
 from hotocr.preprocess.steps import STEPS, estimate_skew
+from hotocr.preprocess.survey import survey
 
-from .conftest import CJK_FONT, CONTRACT_LINES, ENGLISH_LINES, degrade, eval_path, render_page
+from .conftest import (
+    CJK_FONT,
+    CONTRACT_LINES,
+    ENGLISH_LINES,
+    MONO_FONT,
+    RECEIPT_LINES,
+    degrade,
+    eval_path,
+    photographed,
+    render_page,
+)
 
 #: Angles stated by the source of ../shared/eval/skew (sbrunner/deskew's tests).
 EVAL_SKEW = {1: -1.0, 2: -2.0, 3: -6.0, 4: 7.0, 5: 3.0, 6: -3.0, 7: 3.0, 8: 15.0}
@@ -244,6 +255,32 @@ def test_the_backends_agree(other: str, steps: tuple[str, ...], adaptive: bool, 
     assert np.allclose(a.to_input, b.to_input)
     diff = np.abs(a.image.astype(int) - b.image.astype(int))
     assert diff.mean() < 1.0 and np.percentile(diff, 99) < 16
+
+
+def survey_pages() -> dict[str, np.ndarray]:
+    receipt = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
+    fax = (
+        render_page(ENGLISH_LINES, height=1800)
+        .resize((827, 600))
+        .point(lambda v: 255 if v > 150 else 0)
+    )
+    return {
+        "stained contract": contract_scan(1.0),
+        "photographed receipt": to_gray(photographed(receipt)),
+        "100-DPI fax": to_gray(fax),
+        "blank": np.full((1100, 850), 250, np.uint8),
+    }
+
+
+@pytest.mark.parametrize("other", ["ndimage-numpy", pytest.param("gpu", marks=pytest.mark.gpu)])
+def test_the_survey_is_the_same_on_every_backend(other: str) -> None:
+    """The survey decides a page's plan (and which recognizer reads it first): it must
+    measure the same on the GPU as on the CPU, to the pixel and the grey level."""
+    backend = BACKENDS[other]()
+    for name, page in survey_pages().items():
+        for dpi in (300, None):
+            expected = survey(page, dpi)
+            assert survey(backend.to_device(page), dpi, backend) == expected, name
 
 
 @pytest.mark.parametrize("other", ["ndimage-numpy", pytest.param("gpu", marks=pytest.mark.gpu)])

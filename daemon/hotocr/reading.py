@@ -87,7 +87,7 @@ def read(
     unsure, read it the other way too (``recognize.choice``)."""
     model, model_reason = choose_model(page.gray, settings, work)
     auto = settings.recognizer == "auto" and settings.adaptive
-    surveyed = survey(page.gray, dpi) if auto else None
+    surveyed = survey(page.gray, dpi, backend) if auto else None
     decision = choice.decide(
         settings.recognizer,
         model,

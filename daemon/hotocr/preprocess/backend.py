@@ -7,6 +7,7 @@ image primitives whose fast implementation differs per device (OpenCV on the CPU
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -15,6 +16,16 @@ import numpy.typing as npt
 #: An image on the backend's device: ``numpy.ndarray`` or ``cupy.ndarray``, 2-D uint8.
 Array = Any
 HostImage = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Components:
+    """Per component of a mask, in label order (label 1 first), on the host."""
+
+    heights: npt.NDArray[np.int64]
+    widths: npt.NDArray[np.int64]
+    #: Pixels in the component.
+    areas: npt.NDArray[np.int64]
 
 
 class Backend(Protocol):
@@ -43,8 +54,13 @@ class Backend(Protocol):
 
     def median3(self, image: Array) -> Array: ...
 
-    def histogram(self, image: Array) -> Array:
-        """Counts (int64) of the 256 grey levels of a uint8 image."""
+    def histogram(self, image: Array, mask: Array | None = None) -> Array:
+        """Counts (int64) of the 256 grey levels of a uint8 image (where ``mask`` is true)."""
+        ...
+
+    def components(self, mask: Array) -> tuple[Array, Components]:
+        """The 8-connected components of a boolean mask: the label image (0: none, 1..n:
+        a component; numbering differs per backend) and each component's size."""
         ...
 
     def lookup(self, image: Array, table: Array) -> Array:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from hotocr import geometry
-from hotocr.preprocess.backend import Array, HostImage
+from hotocr.preprocess.backend import Array, Components, HostImage
 
 #: Pixels counted per ``calcHist`` call (well below float32's exact 2**24).
 HISTOGRAM_SLICE_PIXELS = 2**23
@@ -56,14 +56,29 @@ class CpuBackend:
     # NumPy's bincount and fancy indexing turn a uint8 page into an int64 copy first (67 MB
     # for a letter page at 300 DPI, per call): OpenCV's histogram and lookup do not.
 
-    def histogram(self, image: Array) -> Array:
+    def histogram(self, image: Array, mask: Array | None = None) -> Array:
         # calcHist counts in float32, exact up to 2**24 per bin: count a slice of rows at a time.
         rows = max(1, HISTOGRAM_SLICE_PIXELS // max(1, image.shape[1]))
         counts = np.zeros(256, np.int64)
         for top in range(0, image.shape[0], rows):
             part = np.ascontiguousarray(image[top : top + rows])
-            counts += cv2.calcHist([part], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+            where = None if mask is None else np.ascontiguousarray(mask[top : top + rows])
+            if where is not None and where.dtype != np.uint8:
+                where = where.view(np.uint8)
+            counts += cv2.calcHist([part], [0], where, [256], [0, 256]).ravel().astype(np.int64)
         return counts
+
+    def components(self, mask: Array) -> tuple[Array, Components]:
+        # Grana's block-based labelling: the same components in a third of the default's
+        # time (26 against 74 ms for a letter page).
+        _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+            np.ascontiguousarray(mask).view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA
+        )
+        return labels, Components(
+            heights=stats[1:, cv2.CC_STAT_HEIGHT].astype(np.int64),
+            widths=stats[1:, cv2.CC_STAT_WIDTH].astype(np.int64),
+            areas=stats[1:, cv2.CC_STAT_AREA].astype(np.int64),
+        )
 
     def lookup(self, image: Array, table: Array) -> Array:
         return cv2.LUT(np.ascontiguousarray(image), np.ascontiguousarray(table, dtype=np.uint8))

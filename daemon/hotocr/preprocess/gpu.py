@@ -15,9 +15,16 @@ from hotocr.preprocess.ndimage import NdimageBackend
 class GpuBackend(NdimageBackend):
     def __init__(self, device: int = 0, *, memory_limit_mb: int = 0) -> None:
         import cupy  # noqa: PLC0415 - imported only where a GPU is wanted
+        import cupyx  # noqa: PLC0415
         from cupyx.scipy import ndimage  # noqa: PLC0415
 
-        super().__init__(cupy, ndimage, "gpu")
+        super().__init__(
+            cupy,
+            ndimage,
+            "gpu",
+            scatter_min=cupyx.scatter_min,
+            scatter_max=cupyx.scatter_max,
+        )
         count = cupy.cuda.runtime.getDeviceCount()
         if not 0 <= device < count:
             raise ConfigError(

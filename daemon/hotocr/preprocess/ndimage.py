@@ -9,29 +9,40 @@ follows OpenCV's: the two backends give the same shapes and nearly the same pixe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from hotocr import geometry
 from hotocr.preprocess import resample
-from hotocr.preprocess.backend import Array, HostImage
+from hotocr.preprocess.backend import Array, Components, HostImage
 
 
 class NdimageBackend:
     """Array arithmetic on ``xp``, filters from ``ndimage``, resizing from ``resample``."""
 
-    def __init__(self, xp: Any, ndimage: Any, name: str) -> None:
+    def __init__(
+        self,
+        xp: Any,
+        ndimage: Any,
+        name: str,
+        *,
+        scatter_min: Callable[[Any, Any, Any], None] = np.minimum.at,
+        scatter_max: Callable[[Any, Any, Any], None] = np.maximum.at,
+    ) -> None:
+        """``scatter_min``/``scatter_max``: ``a[i] = min(a[i], v)`` over repeated indices
+        (NumPy's ``minimum.at``; ``cupyx.scatter_min`` on CuPy)."""
         self.xp: Any = xp
         self._nd = ndimage
         self.name = name
+        self._scatter_min, self._scatter_max = scatter_min, scatter_max
 
     def to_device(self, image: HostImage) -> Array:
         return self.xp.asarray(image)
 
     def to_host(self, image: Array) -> HostImage:
-        host = image.get() if hasattr(image, "get") else image  # CuPy: one copy back
-        return np.ascontiguousarray(host, dtype=np.uint8)
+        return np.ascontiguousarray(_host(image), dtype=np.uint8)
 
     def resize(self, image: Array, height: int, width: int, *, smooth: bool) -> Array:
         shrinking = height * width < image.shape[0] * image.shape[1]
@@ -51,8 +62,25 @@ class NdimageBackend:
     def median3(self, image: Array) -> Array:
         return self._nd.median_filter(image, size=3, mode="nearest")
 
-    def histogram(self, image: Array) -> Array:
-        return self.xp.bincount(image.ravel(), minlength=256).astype(self.xp.int64)
+    def histogram(self, image: Array, mask: Array | None = None) -> Array:
+        values = image.ravel() if mask is None else image[mask.astype(bool)]
+        return self.xp.bincount(values, minlength=256).astype(self.xp.int64)
+
+    def components(self, mask: Array) -> tuple[Array, Components]:
+        xp = self.xp
+        labels, count = self._nd.label(mask, structure=xp.ones((3, 3), dtype=bool))
+        count = int(count)
+        rows, cols = xp.nonzero(labels)
+        which = labels[rows, cols].astype(xp.int64) - 1
+        extent = []
+        for coords in (rows, cols):
+            low = xp.full(count, np.iinfo(np.int64).max, dtype=xp.int64)
+            high = xp.full(count, -1, dtype=xp.int64)
+            self._scatter_min(low, which, coords.astype(xp.int64))
+            self._scatter_max(high, which, coords.astype(xp.int64))
+            extent.append(_host(high - low + 1))
+        areas = _host(xp.bincount(which, minlength=count))
+        return labels, Components(heights=extent[0], widths=extent[1], areas=areas)
 
     def lookup(self, image: Array, table: Array) -> Array:
         return self.xp.asarray(table, dtype=self.xp.uint8)[image]
@@ -81,6 +109,11 @@ class NdimageBackend:
             mode="constant",
             cval=float(fill),
         )
+
+
+def _host(array: Any) -> Any:
+    """A NumPy copy of a CuPy array (``get``), or the NumPy array itself."""
+    return array.get() if hasattr(array, "get") else array
 
 
 __all__ = ["NdimageBackend"]

@@ -1,20 +1,21 @@
 """A quick look at a page before preprocessing: how big its text is, how even and how light its
 paper is, how dark its ink is. The measurements decide which steps the page gets (``plan``).
 
-Measured on the host copy of the page with OpenCV, on either backend, so a page gets the same
-plan on the CPU and on the GPU. About 60 ms for a letter page at 300 DPI (most of it the
-labelling of ink components); pages larger than ``WORK_SIDE`` on their long side are measured
-on a copy shrunk by a whole factor.
+Written against the preprocessing backend, on the page where it lies (the GPU's copy, which
+preprocessing then goes on with): the same measures on either backend, so a page gets the
+same plan on the CPU and on the GPU. About 60 ms for a letter page at 300 DPI on one CPU core
+(most of it the labelling of ink components); pages larger than ``WORK_SIDE`` on their long
+side are measured on a copy shrunk by a whole factor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import cv2
 import numpy as np
 
-from hotocr.preprocess.backend import HostImage
+from hotocr.preprocess.backend import Array, Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import shrink_factor, shrink_to
 
@@ -46,40 +47,41 @@ class Survey:
     ink_level: int | None
 
 
-def survey(image: HostImage, dpi: int | None) -> Survey:
-    level, spread = _paper(image, dpi or 300)
-    height, ink = _text(image)
+def survey(image: HostImage | Array, dpi: int | None, backend: Backend | None = None) -> Survey:
+    """The page's measures; ``image`` on ``backend``'s device (default: the CPU's)."""
+    backend = backend or CpuBackend()
+    page = backend.to_device(image)
+    level, spread = _paper(backend, page, dpi or 300)
+    height, ink = _text(backend, page)
     return Survey(text_height=height, paper_level=level, paper_spread=spread, ink_level=ink)
 
 
 def glyph_height(image: HostImage) -> float | None:
     """The page's typical glyph height in pixels (``Survey.text_height``) alone."""
-    return _text(image)[0]
+    return _text(CpuBackend(), image)[0]
 
 
-def _text(image: HostImage) -> tuple[float | None, int | None]:
+#: Grey level -> the ink threshold below it (``INK_SHARE`` of it, rounded): uint8 throughout,
+#: as float copies of a letter page would cost 34 MB each.
+_INK_BELOW = np.rint(np.arange(256) * INK_SHARE).astype(np.uint8)
+
+
+def _text(backend: Backend, image: Array) -> tuple[float | None, int | None]:
     """Glyph height: connected components of ink that are shaped like characters (not rules,
     not specks, not filled boxes), their heights weighted by their ink so that specks of
     dust or the dots of a dot-matrix print do not pull it down. The ink level is measured on
     those glyphs too: a scanner's black border or a dark photo edge is no ink of the text (a
     faded thermal receipt in a black border measured 0, its letters 167)."""
     factor = shrink_factor(image, WORK_SIDE)
-    small = np.asarray(shrink_to(CpuBackend(), image, WORK_SIDE), dtype=np.uint8)
+    small = shrink_to(backend, image, WORK_SIDE)
     if min(small.shape) < MIN_GLYPH:  # no glyph fits (and OpenCV takes a 1x1 for a scalar)
         return None, None
     size = max(15, max(small.shape) // 60) | 1
-    paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
-    # uint8 throughout: float copies of a letter page would cost 34 MB each.
-    ink = (small < cv2.multiply(paper, INK_SHARE, dtype=cv2.CV_8U)).view(np.uint8)
+    paper = backend.grey_dilate(small, size)
+    ink = small < backend.lookup(paper, backend.xp.asarray(_INK_BELOW))
     del paper
-    # Grana's block-based labelling: the same components in a third of the default's time
-    # (26 against 74 ms for a letter page).
-    _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        ink, 8, cv2.CV_32S, cv2.CCL_GRANA
-    )
-    heights = stats[1:, cv2.CC_STAT_HEIGHT]
-    widths = stats[1:, cv2.CC_STAT_WIDTH]
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    labels, found = backend.components(ink)
+    heights, widths, areas = found.heights, found.widths, found.areas
     glyph = (
         (heights >= MIN_GLYPH)
         & (heights <= small.shape[0] / 8)
@@ -89,37 +91,43 @@ def _text(image: HostImage) -> tuple[float | None, int | None]:
         & (areas <= 0.9 * heights * widths)
     )
     if int(glyph.sum()) < MIN_COMPONENTS:
-        return None, _ink_level(small, ink)
+        return None, _ink_level(backend, small, ink)
     # Every other row and column: the level is a percentile, a quarter of the pixels tell it
     # (6 against 23 ms for a letter page).
-    glyph_ink = np.concatenate(([0], glyph)).astype(np.uint8)[labels[::2, ::2]]
+    is_glyph = backend.xp.asarray(np.concatenate(([0], glyph)).astype(np.uint8))
+    glyph_ink = is_glyph[labels[::2, ::2]]
     del labels
-    ink_level = _ink_level(np.ascontiguousarray(small[::2, ::2]), glyph_ink)
+    ink_level = _ink_level(backend, small[::2, ::2], glyph_ink)
     order = np.argsort(heights[glyph], kind="stable")
     sorted_heights, weights = heights[glyph][order], np.cumsum(areas[glyph][order])
     median = float(sorted_heights[int(np.searchsorted(weights, weights[-1] / 2))])
     return median * factor, ink_level
 
 
-def _ink_level(small: HostImage, ink: HostImage) -> int | None:
+def _ink_level(backend: Backend, small: Array, ink: Array) -> int | None:
     """The darkest tenth of the ink pixels' grey levels (a histogram, no copy of them)."""
-    counts = cv2.calcHist([small], [0], ink, [256], [0, 256]).ravel()
+    counts = np.asarray(_host(backend.histogram(small, ink)), dtype=np.int64)
     total = float(counts.sum())
     if total < 100:
         return None
     return int(np.searchsorted(np.cumsum(counts), total * 0.1))
 
 
-def _paper(image: HostImage, dpi: int) -> tuple[int, int]:
+def _paper(backend: Backend, image: Array, dpi: int) -> tuple[int, int]:
     """The background as ``remove_background`` estimates it: a grey closing wider than any
-    stroke on a ~50 DPI copy, smoothed."""
+    stroke on a ~50 DPI copy, smoothed (rounded to whole grey levels, as OpenCV's 8-bit
+    box filter gives them)."""
     factor = max(1, round(dpi / PAPER_WORK_DPI))
-    small = np.asarray(shrink_to(CpuBackend(), image, max(image.shape) // factor), np.uint8)
+    small = shrink_to(backend, image, max(int(n) for n in image.shape) // factor)
     size = max(3, round(PAPER_CLOSING_MM / 25.4 * dpi / factor)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-    paper = cv2.blur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (size, size))
-    low, mid, high = np.percentile(paper, (5, 50, 95))
+    paper = backend.xp.rint(backend.blur(backend.grey_closing(small, size), size))
+    low, mid, high = (float(v) for v in _host(backend.xp.percentile(paper, [5, 50, 95])))
     return int(mid), int(high - low)
+
+
+def _host(array: Any) -> Any:
+    """A NumPy copy of a CuPy array (``get``), or the NumPy array itself."""
+    return array.get() if hasattr(array, "get") else array
 
 
 __all__ = ["Survey", "glyph_height", "survey"]
