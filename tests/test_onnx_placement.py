@@ -131,3 +131,22 @@ def test_on_cuda_ppocr_reads_what_it_reads_on_the_cpu(receipt: np.ndarray) -> No
     assert on_gpu.placed == "CUDA device 0"
     assert Levenshtein.normalized_distance(on_gpu.text, on_cpu.text) <= 0.01
     assert abs(on_gpu.confidence - on_cpu.confidence) < 1.0
+
+
+def test_a_cuda_session_that_fails_to_open_opens_on_the_cpu(
+    receipt: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ONNX Runtime may raise instead of falling back (a GPU held by another process in
+    exclusive mode, a cuDNN that does not load): the worker still reads, on the CPU."""
+    ort = onnx.runtime()
+    real = ort.InferenceSession
+
+    def refusing(path: str, sess_options: Any = None, providers: Any = None) -> Any:
+        if any(onnx.CUDA in str(p) for p in providers or ()):
+            raise RuntimeError("CUDA error: all CUDA-capable devices are busy or unavailable")
+        return real(path, sess_options=sess_options, providers=providers)
+
+    monkeypatch.setattr(ort, "InferenceSession", refusing)
+    pp = ppocr.load(onnx.Placement("cuda", 0, memory_limit_mb=512))
+    assert pp.provider == "cpu" and pp.placed.startswith("CPU: the CUDA provider did not load")
+    assert "TOTAL" in pp.read(receipt, REQUEST).text

@@ -121,12 +121,15 @@ def open_session(path: Path, placement: Placement) -> tuple[Any, str]:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     options.enable_cpu_mem_arena = False
-    providers: list[Any] = [CPU]
     if placement.provider == "cuda":
         _preload_cuda(ort)
         providers = [(CUDA, cuda_options(placement)), CPU]
-    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    return session, "cuda" if session.get_providers()[0] == CUDA else "cpu"
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception:  # noqa: BLE001 - a GPU busy, or CUDA half installed: the CPU reads
+            session = ort.InferenceSession(str(path), sess_options=options, providers=[CPU])
+        return session, "cuda" if session.get_providers()[0] == CUDA else "cpu"
+    return ort.InferenceSession(str(path), sess_options=options, providers=[CPU]), "cpu"
 
 
 def _preload_cuda(ort: Any) -> None:
