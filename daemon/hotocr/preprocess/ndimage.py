@@ -68,18 +68,20 @@ class NdimageBackend:
 
     def components(self, mask: Array) -> tuple[Array, Components]:
         xp = self.xp
-        labels, count = self._nd.label(mask, structure=xp.ones((3, 3), dtype=bool))
+        # The structure as NumPy: cupyx takes it as array_like (and would refuse CuPy's).
+        labels, count = self._nd.label(mask, structure=np.ones((3, 3), dtype=bool))
         count = int(count)
         rows, cols = xp.nonzero(labels)
         which = labels[rows, cols].astype(xp.int64) - 1
         extent = []
         for coords in (rows, cols):
-            low = xp.full(count, np.iinfo(np.int64).max, dtype=xp.int64)
-            high = xp.full(count, -1, dtype=xp.int64)
-            self._scatter_min(low, which, coords.astype(xp.int64))
-            self._scatter_max(high, which, coords.astype(xp.int64))
-            extent.append(_host(high - low + 1))
-        areas = _host(xp.bincount(which, minlength=count))
+            # int32: atomic min and max on the GPU, and pages are far below 2**31 pixels.
+            low = xp.full(count, np.iinfo(np.int32).max, dtype=xp.int32)
+            high = xp.full(count, -1, dtype=xp.int32)
+            self._scatter_min(low, which, coords.astype(xp.int32))
+            self._scatter_max(high, which, coords.astype(xp.int32))
+            extent.append(np.asarray(_host(high - low + 1), dtype=np.int64))
+        areas = np.asarray(_host(xp.bincount(which, minlength=count)), dtype=np.int64)
         return labels, Components(heights=extent[0], widths=extent[1], areas=areas)
 
     def lookup(self, image: Array, table: Array) -> Array:
