@@ -14,6 +14,7 @@ import scipy.ndimage
 
 from hotocr import pages, worker
 from hotocr.datatypes import PageSettings, PageTask
+from hotocr.metrics import gpu_fallbacks
 from hotocr.preprocess import BackendChoice, faster
 from hotocr.preprocess.backend import Array
 from hotocr.preprocess.cpu import CpuBackend
@@ -69,3 +70,4 @@ def test_a_page_the_gpu_fails_on_is_preprocessed_on_the_cpu(
     assert result.backend == "cpu" and result.recipe is not None
     why = result.recipe.reasons["backend"]
     assert why.startswith("cpu: the GPU failed on this page (OutOfMemory: Out of memory")
+    assert gpu_fallbacks(result.recipe.reasons) == ["preprocess"]  # hotocr_gpu_fallback_pages

@@ -15,6 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from hotocr import pages
 from hotocr.datatypes import PageSettings, PageTask
+from hotocr.metrics import gpu_fallbacks
 from hotocr.recognize import ReadRequest, onnx, ppocr
 from hotocr.worker import init_worker, process_page
 
@@ -77,6 +78,14 @@ def test_a_ppocr_page_says_where_it_was_read(tmp_path: Path) -> None:
     result = process_page(PageTask(path, pages.inspect(path).kind, 1, settings))
     assert result.recipe is not None
     assert result.recipe.reasons["ppocr_provider"] == "CPU"
+    assert gpu_fallbacks(result.recipe.reasons) == []  # the CPU was asked for
+    if not HAS_CUDA:  # CUDA asked for, and none here: read on the CPU, counted as a fallback
+        cuda = dataclasses.replace(settings, provider="cuda")
+        result = process_page(PageTask(path, pages.inspect(path).kind, 1, cuda))
+        assert result.recipe is not None and result.error is None
+        placed = result.recipe.reasons["ppocr_provider"]
+        assert placed.startswith("CPU: onnxruntime ") and "offers no CUDA" in placed
+        assert gpu_fallbacks(result.recipe.reasons) == ["ppocr"]
 
 
 class _FailingSession:

@@ -14,7 +14,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from hotocr.recognize.onnx import INSTEAD_OF_GPU
+
 PAGE_BUCKETS = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 300)
+
+
+def gpu_fallbacks(reasons: dict[str, str]) -> list[str]:
+    """The parts of a page done on the CPU instead of the GPU, from its recipe's reasons:
+    ``backend`` is there only when the GPU failed on the page; PP-OCR's placement names
+    the CPU with a why (``recognize.onnx.INSTEAD_OF_GPU``) only where a GPU was meant."""
+    parts = []
+    if "backend" in reasons:
+        parts.append("preprocess")
+    if reasons.get("ppocr_provider", "").startswith(INSTEAD_OF_GPU):
+        parts.append("ppocr")
+    return parts
 
 
 class Metrics:
@@ -56,6 +70,13 @@ class Metrics:
         self.gpu_memory = Gauge(
             "hotocr_gpu_memory_bytes",
             "GPU memory held by a worker's preprocessing, last seen.",
+            registry=r,
+        )
+        self.gpu_fallbacks = Counter(
+            "hotocr_gpu_fallback_pages",
+            "Pages done on the CPU where the GPU was to do them, by part: preprocess (the "
+            "GPU failed on the page), ppocr (CUDA failed, did not load, or is missing).",
+            ["watch", "part"],
             registry=r,
         )
         self.last_progress = Gauge(

@@ -23,7 +23,7 @@ from hotocr.config import WatchConfig
 from hotocr.datatypes import DocumentResult
 from hotocr.errors import HotocrError, Quarantined
 from hotocr.journal import HookEvent, Job, Journal
-from hotocr.metrics import Metrics
+from hotocr.metrics import Metrics, gpu_fallbacks
 from hotocr.outputs import PdfOptions
 from hotocr.splitting import Part, split
 from hotocr.testhooks import crash_point
@@ -253,6 +253,8 @@ class Publisher:
         self._metrics.low_confidence.labels(label).inc(len(result.flagged_pages))
         for page in result.pages:
             self._metrics.page_seconds.labels(label).observe(page.seconds)
+            for part in gpu_fallbacks(page.recipe.reasons if page.recipe else {}):
+                self._metrics.gpu_fallbacks.labels(label, part).inc()
             if page.gpu_memory_bytes:
                 self._metrics.gpu_memory.set(page.gpu_memory_bytes)
         if watch.review_page and result.flagged_pages:

@@ -37,6 +37,8 @@ from typing import Any
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+#: How a placement on the CPU where CUDA was meant begins ("CPU: " and why).
+INSTEAD_OF_GPU = "CPU: "
 #: What ``pip`` installs for CUDA (the GPU build, with NVIDIA's CUDA and cuDNN wheels).
 GPU_INSTALL_HINT = "make gpu, or pip install 'hotocr[gpu]' then the GPU build alone"
 
@@ -154,6 +156,7 @@ def device_failure(exc: BaseException) -> bool:
 __all__ = [
     "CPU",
     "CUDA",
+    "INSTEAD_OF_GPU",
     "Placement",
     "choose",
     "conflict",

@@ -283,7 +283,7 @@ def _load(placement: onnx.Placement) -> PpOcr:
         # Half on CUDA is the worst of both: every page crosses twice. All on the CPU.
         sessions = {m.role: onnx.open_session(folder / m.name, ON_CPU)[0] for m in MODELS}
         placed = (
-            f"CPU: the CUDA provider did not load on device {placement.device} "
+            f"{onnx.INSTEAD_OF_GPU}the CUDA provider did not load on device {placement.device} "
             f"(the worker's log, {onnx.GPU_INSTALL_HINT})"
         )
         loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
@@ -296,7 +296,7 @@ def _load(placement: onnx.Placement) -> PpOcr:
             fallback=lambda: load(ON_CPU),
         )
     else:
-        placed = f"CPU: {placement.why}" if placement.why else "CPU"
+        placed = f"{onnx.INSTEAD_OF_GPU}{placement.why}" if placement.why else "CPU"
         loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
     _LOADED[placement] = loaded
     return loaded
@@ -357,7 +357,8 @@ class PpOcr:
                 raise
             why = " ".join(str(exc).split())[:160]
             rec = self._fallback().read(image, request)
-            return dataclasses.replace(rec, placed=f"CPU: CUDA failed on this page ({why})")
+            placed = f"{onnx.INSTEAD_OF_GPU}CUDA failed on this page ({why})"
+            return dataclasses.replace(rec, placed=placed)
 
     def _read(self, image: HostImage, request: ReadRequest) -> Recognition:
         """Find the page's lines, read them, put them in reading order.
