@@ -1,10 +1,11 @@
 """Where PP-OCR's models run: ONNX Runtime sessions on the CPU or on a CUDA device.
 
-``[ocr] provider``: ``cpu``; ``cuda`` (a worker that cannot open CUDA sessions is an error);
-``auto`` (CUDA where ``onnxruntime-gpu`` offers it and its sessions open, else the CPU).
+``[ocr] provider``: ``cpu``; ``auto`` (CUDA where ``onnxruntime-gpu`` offers it and its
+sessions open, else the CPU); ``cuda`` (the same, but ``hotocr check`` fails without CUDA).
+Either way a worker whose CUDA sessions do not open reads on the CPU, and says so.
 
-What made PP-OCR crawl on the H200 (2026-12-04, rapidocr's own session set-up, 3-10x slower
-than 16 CPU cores) and what is done about it here:
+What can make PP-OCR crawl or fall back on a GPU (on the H200, 2026-12-04, rapidocr's own
+session set-up read 3-10x slower than 16 CPU cores), and what is done about each:
 
 - cuDNN's exhaustive search for the fastest convolution, which ONNX Runtime runs for every
   new input shape: every page and every batch of lines has its own. ``HEURISTIC`` picks
@@ -21,8 +22,7 @@ than 16 CPU cores) and what is done about it here:
   Runtime on the CPU with one line in its log: ``open_session`` reports the provider the
   session really has, and the page's JSON says where it was read.
 
-Not yet run on a GPU: none was lent to the session that wrote this; ``bench/gpu.py`` is the
-check to run where one is.
+On a GPU machine, ``pytest -m gpu`` and ``bench/gpu.py`` check all this.
 """
 
 from __future__ import annotations
