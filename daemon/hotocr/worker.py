@@ -40,7 +40,7 @@ from hotocr.preprocess import BackendChoice, Preprocessed, preprocess, select_ba
 from hotocr.preprocess.backend import Backend, HostImage
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.survey import glyph_height
-from hotocr.reading import Pixels, placement, read
+from hotocr.reading import Pixels, Reading, placement, read
 from hotocr.recognize import ppocr
 from hotocr.recognize.tesseract import resolve_engine
 from hotocr.testhooks import kill_worker_point
@@ -144,6 +144,23 @@ def gpu_failure(backend: Backend, exc: Exception) -> bool:
         return False
     module = type(exc).__module__ or ""
     return isinstance(exc, MemoryError) or module.startswith(("cupy", "cupy_backends", "cupyx"))
+
+
+def _read_on(
+    backend: Backend, pixels: Pixels, dpi: int | None, settings: PageSettings, tmp: Path
+) -> Reading:
+    """``reading.read`` with ``backend``; where the GPU backend fails on the page (out of
+    memory, a CUDA error), the page is read again with the CPU's, and the reasons say why."""
+    work = tmp / "page.pgm"
+    try:
+        return read(pixels, dpi, settings, backend, work)
+    except Exception as exc:
+        if not gpu_failure(backend, exc):
+            raise
+        reading = read(pixels, dpi, settings, CpuBackend(), work)
+        why = f"cpu: the GPU failed on this page ({type(exc).__name__}: {exc})"
+        reasons = {**reading.reasons, "backend": " ".join(why.split())[:200]}
+        return dataclasses.replace(reading, reasons=reasons)
 
 
 def describe_backend(kind: str, device: int) -> tuple[str, str]:
@@ -299,18 +316,8 @@ def _read_pixels(
     settings = task.settings
     backend = backend_for(settings).backend
     with tempfile.TemporaryDirectory(prefix="hotocr-page-") as tmp:
-        work = Path(tmp) / "page.pgm"
         try:
-            try:
-                reading = read(Pixels(gray, colour), dpi, settings, backend, work)
-            except Exception as exc:
-                if not gpu_failure(backend, exc):
-                    raise
-                # Out of GPU memory, a CUDA error: the page is preprocessed on the CPU.
-                reading = read(Pixels(gray, colour), dpi, settings, CpuBackend(), work)
-                why = f"cpu: the GPU failed on this page ({type(exc).__name__}: {exc})"
-                reasons = {**reading.reasons, "backend": " ".join(why.split())[:200]}
-                reading = dataclasses.replace(reading, reasons=reasons)
+            reading = _read_on(backend, Pixels(gray, colour), dpi, settings, Path(tmp))
         except PageTimeout as exc:
             size = (gray.shape[1], gray.shape[0])
             return _unread(task.number, start, backend.name, str(exc), size=size)
