@@ -71,3 +71,24 @@ def test_a_page_the_gpu_fails_on_is_preprocessed_on_the_cpu(
     why = result.recipe.reasons["backend"]
     assert why.startswith("cpu: the GPU failed on this page (OutOfMemory: Out of memory")
     assert gpu_fallbacks(result.recipe.reasons) == ["preprocess"]  # hotocr_gpu_fallback_pages
+
+
+class GpuOutOfMemoryWhenResizing(NdimageBackend):
+    def __init__(self, device: int = 0, *, memory_limit_mb: int = 0) -> None:
+        super().__init__(np, scipy.ndimage, "gpu")
+
+    def resize(self, image: Array, height: int, width: int, *, smooth: bool) -> Array:
+        raise OutOfMemory("Out of memory allocating 42,075,000 bytes")
+
+
+def test_a_gpu_that_fails_while_auto_times_it_leaves_the_worker_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The GPU passed its smoke test, then ran out of memory on the timed page (another
+    process holds the card): the worker starts on the CPU instead of failing."""
+    from hotocr.preprocess import gpu, select_backend  # noqa: PLC0415
+
+    monkeypatch.setattr(gpu, "GpuBackend", GpuOutOfMemoryWhenResizing)
+    choice = select_backend("auto")
+    assert choice.backend.name == "cpu"
+    assert choice.reason.startswith("the GPU failed a timed page (OutOfMemory(")

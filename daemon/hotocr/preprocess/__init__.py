@@ -45,7 +45,10 @@ def select_backend(kind: str, device: int = 0, memory_limit_mb: int = 0) -> Back
         return BackendChoice(CpuBackend(), f"no usable GPU ({type(exc).__name__}: {exc})")
     if kind == "gpu":
         return BackendChoice(gpu, f"CUDA device {device} passed a smoke test")
-    return faster(CpuBackend(), gpu)
+    try:
+        return faster(CpuBackend(), gpu)
+    except Exception as exc:  # noqa: BLE001 - out of GPU memory while timing: the CPU
+        return BackendChoice(CpuBackend(), f"the GPU failed a timed page ({exc!r:.160})")
 
 
 #: ``auto`` times the survey and these steps on a letter page at 300 DPI, enlarged by
