@@ -28,6 +28,12 @@ class Components:
     areas: npt.NDArray[np.int64]
 
 
+def on_host(array: Any) -> Any:
+    """A NumPy copy of a CuPy array (``get``), or the NumPy array itself: for the small
+    results (counts, percentiles, component sizes) that the host goes on with."""
+    return array.get() if hasattr(array, "get") else array
+
+
 class Backend(Protocol):
     name: str
     xp: Any

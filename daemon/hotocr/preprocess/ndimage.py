@@ -16,7 +16,7 @@ import numpy as np
 
 from hotocr import geometry
 from hotocr.preprocess import resample
-from hotocr.preprocess.backend import Array, Components, HostImage
+from hotocr.preprocess.backend import Array, Components, HostImage, on_host
 
 
 class NdimageBackend:
@@ -42,7 +42,7 @@ class NdimageBackend:
         return self.xp.asarray(image)
 
     def to_host(self, image: Array) -> HostImage:
-        return np.ascontiguousarray(_host(image), dtype=np.uint8)
+        return np.ascontiguousarray(on_host(image), dtype=np.uint8)
 
     def resize(self, image: Array, height: int, width: int, *, smooth: bool) -> Array:
         shrinking = height * width < image.shape[0] * image.shape[1]
@@ -80,8 +80,8 @@ class NdimageBackend:
             high = xp.full(count, -1, dtype=xp.int32)
             self._scatter_min(low, which, coords.astype(xp.int32))
             self._scatter_max(high, which, coords.astype(xp.int32))
-            extent.append(np.asarray(_host(high - low + 1), dtype=np.int64))
-        areas = np.asarray(_host(xp.bincount(which, minlength=count)), dtype=np.int64)
+            extent.append(np.asarray(on_host(high - low + 1), dtype=np.int64))
+        areas = np.asarray(on_host(xp.bincount(which, minlength=count)), dtype=np.int64)
         return labels, Components(heights=extent[0], widths=extent[1], areas=areas)
 
     def lookup(self, image: Array, table: Array) -> Array:
@@ -111,11 +111,6 @@ class NdimageBackend:
             mode="constant",
             cval=float(fill),
         )
-
-
-def _host(array: Any) -> Any:
-    """A NumPy copy of a CuPy array (``get``), or the NumPy array itself."""
-    return array.get() if hasattr(array, "get") else array
 
 
 __all__ = ["NdimageBackend"]

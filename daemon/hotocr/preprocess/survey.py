@@ -11,11 +11,10 @@ side are measured on a copy shrunk by a whole factor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from hotocr.preprocess.backend import Array, Backend, HostImage
+from hotocr.preprocess.backend import Array, Backend, HostImage, on_host
 from hotocr.preprocess.cpu import CpuBackend
 from hotocr.preprocess.steps import shrink_factor, shrink_to
 
@@ -106,7 +105,7 @@ def _text(backend: Backend, image: Array) -> tuple[float | None, int | None]:
 
 def _ink_level(backend: Backend, small: Array, ink: Array) -> int | None:
     """The darkest tenth of the ink pixels' grey levels (a histogram, no copy of them)."""
-    counts = np.asarray(_host(backend.histogram(small, ink)), dtype=np.int64)
+    counts = np.asarray(on_host(backend.histogram(small, ink)), dtype=np.int64)
     total = float(counts.sum())
     if total < 100:
         return None
@@ -121,13 +120,8 @@ def _paper(backend: Backend, image: Array, dpi: int) -> tuple[int, int]:
     small = shrink_to(backend, image, max(int(n) for n in image.shape) // factor)
     size = max(3, round(PAPER_CLOSING_MM / 25.4 * dpi / factor)) | 1
     paper = backend.xp.rint(backend.blur(backend.grey_closing(small, size), size))
-    low, mid, high = (float(v) for v in _host(backend.xp.percentile(paper, [5, 50, 95])))
+    low, mid, high = (float(v) for v in on_host(backend.xp.percentile(paper, [5, 50, 95])))
     return int(mid), int(high - low)
-
-
-def _host(array: Any) -> Any:
-    """A NumPy copy of a CuPy array (``get``), or the NumPy array itself."""
-    return array.get() if hasattr(array, "get") else array
 
 
 __all__ = ["Survey", "glyph_height", "survey"]
