@@ -159,3 +159,13 @@ def test_a_cuda_session_that_fails_to_open_opens_on_the_cpu(
     pp = ppocr.load(onnx.Placement("cuda", 0, memory_limit_mb=512))
     assert pp.provider == "cpu" and pp.placed.startswith("CPU: the CUDA provider did not load")
     assert "TOTAL" in pp.read(receipt, REQUEST).text
+
+
+def test_every_cpu_placement_shares_one_pair_of_sessions() -> None:
+    """A worker serving folders with different settings (a memory cap, CUDA asked for and
+    missing) holds the CPU's models once, not once per folder."""
+    plain = ppocr.load()
+    capped = ppocr.load(onnx.Placement("cpu", 1, 512))
+    refused = ppocr.load(onnx.Placement("cpu", why="onnxruntime offers no CUDA"))
+    assert capped._det is plain._det and refused._rec is plain._rec
+    assert refused.placed == "CPU: onnxruntime offers no CUDA" and capped.placed == "CPU"

@@ -32,6 +32,7 @@ import importlib.metadata
 import importlib.util
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,11 @@ def conflict() -> str:
     )
 
 
+@cache
 def choose(setting: str, device: int = 0) -> tuple[str, str]:
     """Which provider a worker should ask for (``cpu`` or ``cuda``) and why, from
-    ``[ocr] provider`` and what ONNX Runtime offers; loads no model, touches no GPU."""
+    ``[ocr] provider`` and what ONNX Runtime offers; loads no model, touches no GPU. Once
+    per process: what is installed does not change under it, and it is asked per page."""
     if setting == "cpu":
         return "cpu", 'ocr.provider = "cpu"'
     if importlib.util.find_spec("onnxruntime") is None:

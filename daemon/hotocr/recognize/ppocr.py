@@ -250,8 +250,10 @@ def _check_model(path: Path, expected: str) -> None:
         )
 
 
-# Process-local: each worker loads the sessions once per placement (a Dask worker's task
-# threads share them: ONNX Runtime's sessions may run in several at once).
+# Process-local: each worker opens the sessions once per place they run (one CPU pair, and one
+# per CUDA device and memory cap), and makes one PpOcr per placement over them (a Dask
+# worker's task threads share them: ONNX Runtime's sessions may run in several at once).
+_SESSIONS: dict[onnx.Placement, tuple[Any, Any, str]] = {}
 _LOADED: dict[onnx.Placement, PpOcr] = {}
 _LOADING = threading.Lock()
 
@@ -264,12 +266,31 @@ def load(placement: onnx.Placement = ON_CPU) -> PpOcr:
     """This process's PP-OCR for ``placement``, loading its models the first time. Sessions
     asked for on CUDA that came up on the CPU say why (``PpOcr.placed``)."""
     with _LOADING:
-        return _load(placement)
-
-
-def _load(placement: onnx.Placement) -> PpOcr:
-    if placement in _LOADED:
+        if placement not in _LOADED:
+            _LOADED[placement] = _placed(placement, *_sessions(placement))
         return _LOADED[placement]
+
+
+def _placed(placement: onnx.Placement, det: Any, rec: Any, ran: str) -> PpOcr:
+    """The PP-OCR of ``placement`` over sessions that run on ``ran``, saying where."""
+    if placement.provider != "cuda":
+        placed = f"{onnx.INSTEAD_OF_GPU}{placement.why}" if placement.why else "CPU"
+        return PpOcr(det, rec, "cpu", placed)
+    if ran != "cuda":
+        placed = (
+            f"{onnx.INSTEAD_OF_GPU}the CUDA provider did not load on device {placement.device} "
+            f"(the worker's log, {onnx.GPU_INSTALL_HINT})"
+        )
+        return PpOcr(det, rec, "cpu", placed)
+    device = f"CUDA device {placement.device}"
+    return PpOcr(det, rec, "cuda", device, fallback=lambda: load(ON_CPU))
+
+
+def _sessions(placement: onnx.Placement) -> tuple[Any, Any, str]:
+    """The detection and recognition sessions for ``placement``, and where they run."""
+    key = placement if placement.provider == "cuda" else ON_CPU
+    if key in _SESSIONS:
+        return _SESSIONS[key]
     if importlib.util.find_spec("onnxruntime") is None:
         raise MissingDependency(f"PP-OCR needs ONNX Runtime ({INSTALL_HINT})")
     folder = models_dir()
@@ -277,29 +298,13 @@ def _load(placement: onnx.Placement) -> PpOcr:
     for model in MODELS:
         path = folder / model.name
         _check_model(path, model.sha256)
-        sessions[model.role], provider = onnx.open_session(path, placement)
+        sessions[model.role], provider = onnx.open_session(path, key)
         ran.add(provider)
-    if placement.provider == "cuda" and ran != {"cuda"}:
-        # Half on CUDA is the worst of both: every page crosses twice. All on the CPU.
-        sessions = {m.role: onnx.open_session(folder / m.name, ON_CPU)[0] for m in MODELS}
-        placed = (
-            f"{onnx.INSTEAD_OF_GPU}the CUDA provider did not load on device {placement.device} "
-            f"(the worker's log, {onnx.GPU_INSTALL_HINT})"
-        )
-        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
-    elif placement.provider == "cuda":
-        loaded = PpOcr(
-            sessions["det"],
-            sessions["rec"],
-            "cuda",
-            f"CUDA device {placement.device}",
-            fallback=lambda: load(ON_CPU),
-        )
-    else:
-        placed = f"{onnx.INSTEAD_OF_GPU}{placement.why}" if placement.why else "CPU"
-        loaded = PpOcr(sessions["det"], sessions["rec"], "cpu", placed)
-    _LOADED[placement] = loaded
-    return loaded
+    if len(ran) == 1:
+        _SESSIONS[key] = (sessions["det"], sessions["rec"], ran.pop())
+    else:  # half on CUDA is the worst of both (every page crosses twice): all on the CPU
+        _SESSIONS[key] = _sessions(ON_CPU)
+    return _SESSIONS[key]
 
 
 # --- reading ----------------------------------------------------------------------------------
