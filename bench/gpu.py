@@ -43,10 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EVAL, OUT, errors, eval_items, machine
 from tests.conftest import (
     ENGLISH_LINES,
-    MONO_FONT,
     RECEIPT_LINES,
     degrade,
-    photographed,
+    receipt_photo_of,
     render_page,
 )
 
@@ -129,8 +128,7 @@ def make_corpus(folder: Path, kind: str, count: int) -> dict[str, str]:
             render_page(lines, height=1800).save(folder / name, dpi=(300, 300))
         elif n % 3 == 0:
             name, lines = f"receipt-{n:03d}.jpg", RECEIPT_LINES
-            page = render_page(lines, font=MONO_FONT, size=15, width=560, height=560, margin=30)
-            photographed(page, seed=n).save(folder / name, quality=90)
+            receipt_photo_of(seed=n).save(folder / name, quality=90)
         elif n % 3 == 1:
             name = f"fax-{n:03d}.tif"
             page = render_page(lines, height=1800).resize((827, 600), Image.Resampling.LANCZOS)

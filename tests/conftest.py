@@ -292,6 +292,12 @@ def photographed(image: Image.Image, *, seed: int = 3) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def receipt_photo_of(*, seed: int = 3) -> Image.Image:
+    """A till receipt in small type, photographed with a phone (``photographed``)."""
+    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
+    return photographed(page, seed=seed)
+
+
 LEFT_COLUMN = (
     "Rivers carry the rain from the hills",
     "down to the valley towns, where mills",

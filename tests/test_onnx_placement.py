@@ -19,7 +19,7 @@ from hotocr.metrics import gpu_fallbacks
 from hotocr.recognize import ReadRequest, onnx, ppocr
 from hotocr.worker import init_worker, process_page
 
-from .conftest import MONO_FONT, RECEIPT_LINES, photographed, render_page
+from .conftest import receipt_photo_of
 
 REQUEST = ReadRequest("eng", 3, None, 120, Path("/nonexistent"))
 HAS_CUDA = "CUDAExecutionProvider" in onnx.runtime().get_available_providers()
@@ -32,8 +32,7 @@ def _single_threaded() -> None:
 
 @pytest.fixture(scope="module")
 def receipt() -> np.ndarray:
-    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
-    return np.asarray(photographed(page).convert("L"))
+    return np.asarray(receipt_photo_of().convert("L"))
 
 
 def test_cuda_options_search_heuristically_and_cap_memory() -> None:
@@ -70,8 +69,7 @@ def test_sessions_asked_for_on_cuda_that_come_up_on_the_cpu_read_and_say_so(
 
 def test_a_ppocr_page_says_where_it_was_read(tmp_path: Path) -> None:
     path = tmp_path / "receipt.jpg"
-    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
-    photographed(page).save(path, quality=90)
+    receipt_photo_of().save(path, quality=90)
     settings = dataclasses.replace(
         PageSettings.defaults(("eng",)), recognizer="ppocr", correction=False, provider="cpu"
     )

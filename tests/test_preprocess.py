@@ -18,11 +18,9 @@ from .conftest import (
     CJK_FONT,
     CONTRACT_LINES,
     ENGLISH_LINES,
-    MONO_FONT,
-    RECEIPT_LINES,
     degrade,
     eval_path,
-    photographed,
+    receipt_photo_of,
     render_page,
 )
 
@@ -258,7 +256,6 @@ def test_the_backends_agree(other: str, steps: tuple[str, ...], adaptive: bool, 
 
 
 def survey_pages() -> dict[str, np.ndarray]:
-    receipt = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
     fax = (
         render_page(ENGLISH_LINES, height=1800)
         .resize((827, 600))
@@ -266,7 +263,7 @@ def survey_pages() -> dict[str, np.ndarray]:
     )
     return {
         "stained contract": contract_scan(1.0),
-        "photographed receipt": to_gray(photographed(receipt)),
+        "photographed receipt": to_gray(receipt_photo_of()),
         "100-DPI fax": to_gray(fax),
         "blank": np.full((1100, 850), 250, np.uint8),
     }

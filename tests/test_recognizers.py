@@ -29,14 +29,13 @@ from .conftest import (
     CONTRACT_LINES,
     ENGLISH_LINES,
     LEFT_COLUMN,
-    MONO_FONT,
     RECEIPT_LINES,
     RIGHT_COLUMN,
     Daemon,
     cer,
     degrade,
     eval_path,
-    photographed,
+    receipt_photo_of,
     render_page,
     two_columns,
 )
@@ -61,8 +60,7 @@ def read(path: Path, recognizer: str, **changes: object) -> PageResult:
 def receipt_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A till receipt in small type, photographed with a phone: JPEG, no resolution."""
     path = tmp_path_factory.mktemp("receipt") / "receipt.jpg"
-    page = render_page(RECEIPT_LINES, font=MONO_FONT, size=15, width=560, height=560, margin=30)
-    photographed(page).save(path, quality=90)
+    receipt_photo_of().save(path, quality=90)
     return path
 
 
